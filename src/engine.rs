@@ -1,0 +1,370 @@
+//! One run of the analyzer: discover → load (parse in parallel) → crate model → rules →
+//! suppressions → sorted findings. Data flows one way; nothing here prints.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::catalog::{BlockingCatalog, FnEntry};
+use crate::config::{self, Config, RuleSetting};
+use crate::discover::{self, DiscoverOptions};
+use crate::finding::{self, Finding, Level};
+use crate::load::{self, LoadOptions, LoadedCrate};
+use crate::model::CrateModel;
+use crate::parse;
+use crate::rules::{self, RuleContext};
+use crate::source::{Position, Range, SourceText};
+use crate::suppress;
+
+/// What the user asked for (CLI flags; config is read by the engine).
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub paths: Vec<PathBuf>,
+    pub select: Option<Vec<String>>,
+    pub ignore: Vec<String>,
+    pub exclude: Vec<String>,
+    pub jobs: Option<usize>,
+    pub include_tests: bool,
+    pub config: Option<PathBuf>,
+}
+
+/// The result of a run.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    /// Texts of the files that have findings, for rendering snippets.
+    pub sources: HashMap<PathBuf, Arc<SourceText>>,
+    pub files: usize,
+    pub parse_errors: usize,
+    /// Internal errors or manifest problems: the exit code is 2 whatever the findings.
+    pub engine_errors: usize,
+}
+
+/// An error that stops the run before any analysis (exit code 2).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Which rules run, and at which level.
+struct RulePlan {
+    levels: HashMap<&'static str, (Level, bool)>,
+}
+
+impl RulePlan {
+    fn new(opts: &Options, cfg: &Config) -> Result<RulePlan, UsageError> {
+        let known = rules::known_ids();
+        for id in opts.select.iter().flatten().chain(opts.ignore.iter()) {
+            if !known.contains(&id.as_str()) {
+                return Err(UsageError(format!(
+                    "unknown rule `{id}` (see `cargo stateless-lint rule --all`)"
+                )));
+            }
+        }
+        let mut levels = HashMap::new();
+        let defaults = rules::all()
+            .iter()
+            .map(|r| (r.meta().id, r.meta().default_level))
+            .chain(rules::ENGINE_DIAGNOSTICS.iter().map(|d| (d.0, d.1)));
+        for (id, default) in defaults {
+            let selected = opts
+                .select
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|x| x == id) || is_always_on(id));
+            if !selected || opts.ignore.iter().any(|x| x == id) {
+                continue;
+            }
+            match cfg.rules.get(id) {
+                Some(RuleSetting::Off) => {}
+                Some(RuleSetting::Level(l)) => {
+                    levels.insert(id, (*l, true));
+                }
+                None => {
+                    levels.insert(id, (default, false));
+                }
+            }
+        }
+        Ok(RulePlan { levels })
+    }
+
+    fn get(&self, id: &str) -> Option<(Level, bool)> {
+        self.levels.get(id).copied()
+    }
+}
+
+/// Engine diagnostics that `--select` does not turn off (a broken file must be visible).
+fn is_always_on(id: &str) -> bool {
+    matches!(
+        id,
+        parse::PARSE_ERROR | parse::IO_ERROR | parse::INTERNAL_ERROR | crate::MANIFEST_ERROR
+    )
+}
+
+pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
+    let discovery = discover::discover(
+        &opts.paths,
+        &DiscoverOptions {
+            include_tests: opts.include_tests,
+            exclude: opts.exclude.clone(),
+        },
+    )
+    .map_err(|e| UsageError(e.to_string()))?;
+    let known = rules::known_ids();
+    let cfg = config::load(
+        &discovery.config_root,
+        discovery.workspace_manifest.as_deref(),
+        opts.config.as_deref(),
+        &known,
+    )
+    .map_err(|e| UsageError(format!("invalid configuration: {e}")))?;
+    let plan = RulePlan::new(opts, &cfg)?;
+    let catalog = build_catalog(&cfg)?;
+    let include_tests = opts.include_tests || cfg.include_tests.unwrap_or(false);
+    let mut excludes = opts.exclude.clone();
+    excludes.extend(cfg.exclude.iter().cloned());
+    let exclude = discover::exclude_matcher(&excludes).map_err(|e| UsageError(e.to_string()))?;
+    let load_opts = LoadOptions {
+        include_tests,
+        exclude,
+        exclude_root: discovery.config_root.clone(),
+        max_file_bytes: cfg.max_file_bytes(),
+    };
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.unwrap_or(0))
+        .stack_size(256 * 1024 * 1024)
+        .thread_name(|i| format!("stateless-lint-{i}"))
+        .build()
+        .map_err(|e| UsageError(format!("cannot start worker threads: {e}")))?;
+
+    let crates = pool.install(|| load::load(&discovery, &load_opts));
+
+    let mut outcome = Outcome::default();
+    let mut findings: Vec<Finding> = Vec::new();
+    for p in &discovery.problems {
+        let pos = Position {
+            line: p.line.unwrap_or(1),
+            column: 1,
+        };
+        findings.push(Finding {
+            rule: crate::MANIFEST_ERROR,
+            level: Level::Error,
+            message: p.message.clone(),
+            path: p.path.clone(),
+            range: Range {
+                start: pos,
+                end: pos,
+            },
+            label: "here".into(),
+            help: None,
+            notes: Vec::new(),
+        });
+        outcome.engine_errors += 1;
+    }
+
+    let per_crate: Vec<Vec<Finding>> = pool.install(|| {
+        crates
+            .par_iter()
+            .map(|k| check_crate(k, &catalog, &plan, &cfg, include_tests))
+            .collect()
+    });
+    for list in per_crate {
+        findings.extend(list);
+    }
+
+    // Suppressions, per file.
+    let mut by_file: HashMap<PathBuf, &parse::ParsedFile> = HashMap::new();
+    let mut files: BTreeSet<&Path> = BTreeSet::new();
+    for k in &crates {
+        for f in &k.files {
+            by_file.entry(f.path.clone()).or_insert(f);
+            files.insert(&f.path);
+        }
+    }
+    outcome.files = files.len();
+    let ran: BTreeSet<&str> = plan.levels.keys().copied().collect();
+    let known_set: BTreeSet<&str> = known.iter().copied().collect();
+    let unused_level = plan.get(suppress::UNUSED_SUPPRESSION).map(|l| l.0);
+    let mut grouped: HashMap<PathBuf, Vec<Finding>> = HashMap::new();
+    for f in findings {
+        grouped.entry(f.path.clone()).or_default().push(f);
+    }
+    // Files with suppressions but no findings still need checking for unused ones.
+    for (path, pf) in &by_file {
+        if !pf.suppressions.is_empty() {
+            grouped.entry(path.clone()).or_default();
+        }
+    }
+    let mut kept: Vec<Finding> = Vec::new();
+    for (path, list) in grouped {
+        match by_file.get(&path) {
+            Some(pf) => kept.extend(suppress::apply(
+                list,
+                &pf.suppressions,
+                &path,
+                &ran,
+                &known_set,
+                unused_level,
+            )),
+            None => kept.extend(list),
+        }
+    }
+    if let Some(focus) = &discovery.focus {
+        kept.retain(|f| focus.contains(&f.path));
+    }
+    finding::sort_and_dedup(&mut kept);
+    for f in &kept {
+        match f.rule {
+            parse::PARSE_ERROR => outcome.parse_errors += 1,
+            parse::INTERNAL_ERROR => outcome.engine_errors += 1,
+            _ => {}
+        }
+        if let Some(pf) = by_file.get(&f.path) {
+            outcome
+                .sources
+                .entry(f.path.clone())
+                .or_insert_with(|| pf.source.clone());
+        } else if !outcome.sources.contains_key(&f.path) {
+            if let Ok(text) = std::fs::read_to_string(&f.path) {
+                outcome
+                    .sources
+                    .insert(f.path.clone(), SourceText::new(f.path.clone(), text));
+            }
+        }
+    }
+    outcome.findings = kept;
+    Ok(outcome)
+}
+
+fn build_catalog(cfg: &Config) -> Result<BlockingCatalog, UsageError> {
+    let mut catalog =
+        BlockingCatalog::builtin().map_err(|e| UsageError(format!("internal error: {e}")))?;
+    for e in &cfg.extra_blocking {
+        catalog.add_fn(FnEntry {
+            path: e.path.clone(),
+            what: e.what.clone().unwrap_or_else(|| {
+                format!("`{}` blocks (configured in {})", e.path, source_name(cfg))
+            }),
+            fix: e.fix.clone().unwrap_or_else(|| {
+                "use an async alternative, or move the call into `tokio::task::spawn_blocking`"
+                    .into()
+            }),
+            level: e.level,
+        });
+    }
+    for p in &cfg.extra_escapes {
+        catalog.add_escape_path(
+            p,
+            format!(
+                "runs its closure off the executor (configured in {})",
+                source_name(cfg)
+            ),
+        );
+    }
+    Ok(catalog)
+}
+
+fn source_name(cfg: &Config) -> String {
+    cfg.source
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "the config".into())
+}
+
+/// Runs every enabled rule on one crate and collects its engine diagnostics.
+fn check_crate(
+    krate: &LoadedCrate,
+    catalog: &BlockingCatalog,
+    plan: &RulePlan,
+    cfg: &Config,
+    include_tests: bool,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for f in &krate.files {
+        if let Some(e) = &f.error {
+            if let Some((level, _)) = plan.get(e.rule) {
+                out.push(Finding {
+                    rule: e.rule,
+                    level,
+                    message: e.message.clone(),
+                    path: f.path.clone(),
+                    range: e.range,
+                    label: match e.rule {
+                        parse::PARSE_ERROR => "syntax error here".into(),
+                        _ => "here".into(),
+                    },
+                    help: match e.rule {
+                        parse::PARSE_ERROR => Some(
+                            "the rest of the crate is still analysed; this file's findings are missing until it parses".into(),
+                        ),
+                        _ => None,
+                    },
+                    notes: Vec::new(),
+                });
+            }
+        }
+    }
+    for p in &krate.problems {
+        if let Some((level, _)) = plan.get(p.rule) {
+            let mut p = p.clone();
+            p.level = level;
+            out.push(p);
+        }
+    }
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let model = CrateModel::build(krate, catalog);
+        let mut found = Vec::new();
+        for rule in rules::all() {
+            let Some((level, overridden)) = plan.get(rule.meta().id) else {
+                continue;
+            };
+            let cx = RuleContext {
+                model: &model,
+                level,
+                level_overridden: overridden,
+                include_tests,
+                config: cfg,
+            };
+            rule.check(&cx, &mut found);
+        }
+        found
+    }));
+    match result {
+        Ok(found) => out.extend(found),
+        Err(payload) => {
+            let what = crate::panic_message(&payload);
+            let path = krate
+                .manifest_path
+                .clone()
+                .or_else(|| krate.targets.first().map(|t| t.root.clone()))
+                .unwrap_or_default();
+            let pos = Position { line: 1, column: 1 };
+            out.push(Finding {
+                rule: parse::INTERNAL_ERROR,
+                level: Level::Error,
+                message: format!(
+                    "internal error while analysing crate `{}` (please report it): {what}",
+                    krate.name
+                ),
+                path,
+                range: Range {
+                    start: pos,
+                    end: pos,
+                },
+                label: "here".into(),
+                help: None,
+                notes: Vec::new(),
+            });
+        }
+    }
+    out
+}

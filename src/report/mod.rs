@@ -1,0 +1,64 @@
+//! Reports: one module per output format, each a pure function from the outcome of a run
+//! to text.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::engine::Outcome;
+use crate::finding::Level;
+
+pub mod human;
+pub mod json;
+
+/// `path` relative to `cwd` when it lies under it, with `/` separators.
+pub fn display_path(path: &Path, cwd: &Path) -> String {
+    let p: PathBuf = match path.strip_prefix(cwd) {
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => path.to_path_buf(),
+    };
+    let s = p.to_string_lossy().into_owned();
+    if std::path::MAIN_SEPARATOR == '\\' {
+        s.replace('\\', "/")
+    } else {
+        s
+    }
+}
+
+/// Counts per level.
+pub fn counts(outcome: &Outcome) -> [usize; 3] {
+    let mut c = [0; 3];
+    for f in &outcome.findings {
+        match f.level {
+            Level::Error => c[0] += 1,
+            Level::Warning => c[1] += 1,
+            Level::Info => c[2] += 1,
+        }
+    }
+    c
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The one summary line of the human format.
+pub fn summary_line(outcome: &Outcome, elapsed: Option<Duration>) -> String {
+    let [e, w, i] = counts(outcome);
+    let mut s = format!(
+        "{} analysed: {}, {}, {}",
+        plural(outcome.files, "file", "files"),
+        plural(e, "error", "errors"),
+        plural(w, "warning", "warnings"),
+        i.to_string() + " info"
+    );
+    if outcome.parse_errors > 0 {
+        s.push_str(&format!(
+            " ({} could not be parsed)",
+            plural(outcome.parse_errors, "file", "files")
+        ));
+    }
+    if let Some(d) = elapsed {
+        s.push_str(&format!(" in {:.2}s", d.as_secs_f64()));
+    }
+    s
+}
