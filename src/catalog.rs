@@ -191,10 +191,12 @@ impl BlockingCatalog {
                 (None, Some(ts)) => {
                     Returns::Tuple(ts.iter().map(|t| PathPattern::parse(t).segs).collect())
                 }
-                _ => return Err(CatalogError(format!(
+                _ => {
+                    return Err(CatalogError(format!(
                     "rules/blocking.toml: [[returns]] `{}` needs exactly one of `type` and `tuple`",
                     r.path
-                ))),
+                )))
+                }
             };
             cat.returns.push((PathPattern::parse(&r.path), ret));
         }

@@ -244,7 +244,8 @@ impl<'a> CrateModel<'a> {
     /// Resolves a path written in `module` of `target`. Several results only when glob
     /// imports from other crates leave the answer open.
     pub fn resolve_path(&self, target: usize, module: &[String], segs: &[String]) -> Vec<Resolved> {
-        self.resolve_depth(target, module, segs, 0)
+        let mut visited = HashSet::new();
+        self.resolve_depth(target, module, segs, 0, &mut visited)
     }
 
     fn resolve_depth(
@@ -253,6 +254,7 @@ impl<'a> CrateModel<'a> {
         module: &[String],
         segs: &[String],
         depth: u32,
+        visited: &mut HashSet<(usize, Vec<String>)>,
     ) -> Vec<Resolved> {
         let Some(first) = segs.first() else {
             return Vec::new();
@@ -310,7 +312,9 @@ impl<'a> CrateModel<'a> {
                                 .iter()
                                 .any(|i| !i.is_glob && i.name == *first)
                         {
-                            return self.resolve_depth(t, &path, segs, depth + 1);
+                            if visited.insert((t, path.clone())) {
+                                return self.resolve_depth(t, &path, segs, depth + 1, visited);
+                            }
                         }
                     }
                     Resolved::Extern(mut p) => {
@@ -377,15 +381,24 @@ impl<'a> CrateModel<'a> {
 
     /// The crate-local fn at a resolved local path, following re-exports.
     pub fn local_fn(&self, target: usize, path: &[String]) -> Option<FnId> {
-        self.local_fn_depth(target, path, 0)
+        let mut visited = HashSet::new();
+        self.local_fn_depth(target, path, 0, &mut visited)
     }
 
-    fn local_fn_depth(&self, target: usize, path: &[String], depth: u32) -> Option<FnId> {
+    /// `visited` holds the (target, path) pairs already tried: glob re-exports often form
+    /// cycles (`pub use crate::*;`), and without it the search is exponential.
+    fn local_fn_depth(
+        &self,
+        target: usize,
+        path: &[String],
+        depth: u32,
+        visited: &mut HashSet<(usize, Vec<String>)>,
+    ) -> Option<FnId> {
         let (name, module) = path.split_last()?;
         if let Some(&id) = self.free_fns.get(&(target, module.to_vec(), name.clone())) {
             return Some(id);
         }
-        if depth > 16 {
+        if depth > 16 || !visited.insert((target, path.to_vec())) {
             return None;
         }
         // A re-export: `pub use inner::helper;` in `module`.
@@ -393,7 +406,7 @@ impl<'a> CrateModel<'a> {
         if let Some(imp) = imports.iter().find(|i| !i.is_glob && i.name == *name) {
             for r in self.resolve_use_target(target, module, &imp.target, depth + 1) {
                 if let Resolved::Local { target: t, path: p } = r {
-                    if let Some(id) = self.local_fn_depth(t, &p, depth + 1) {
+                    if let Some(id) = self.local_fn_depth(t, &p, depth + 1, visited) {
                         return Some(id);
                     }
                 }
@@ -407,7 +420,7 @@ impl<'a> CrateModel<'a> {
                 } = r
                 {
                     p.push(name.clone());
-                    if let Some(id) = self.local_fn_depth(t, &p, depth + 1) {
+                    if let Some(id) = self.local_fn_depth(t, &p, depth + 1, visited) {
                         return Some(id);
                     }
                 }
