@@ -306,15 +306,13 @@ impl<'a> CrateModel<'a> {
             for base in self.resolve_use_target(target, module, &imp.target, depth + 1) {
                 match base {
                     Resolved::Local { target: t, path } => {
-                        if self.module_has_item(t, &path, first)
+                        let has_name = self.module_has_item(t, &path, first)
                             || self
                                 .module_imports(t, &path)
                                 .iter()
-                                .any(|i| !i.is_glob && i.name == *first)
-                        {
-                            if visited.insert((t, path.clone())) {
-                                return self.resolve_depth(t, &path, segs, depth + 1, visited);
-                            }
+                                .any(|i| !i.is_glob && i.name == *first);
+                        if has_name && visited.insert((t, path.clone())) {
+                            return self.resolve_depth(t, &path, segs, depth + 1, visited);
                         }
                     }
                     Resolved::Extern(mut p) => {
