@@ -200,6 +200,15 @@ pub fn has_cfg_test(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
+/// Modules that hold test support code by convention, even without `#[cfg(test)]`
+/// (`pub mod test_utils;` shared by the tests of several crates).
+pub fn is_test_module_name(name: &str) -> bool {
+    matches!(
+        name,
+        "test" | "tests" | "testing" | "test_utils" | "test_util" | "test_helpers" | "testutils"
+    )
+}
+
 fn contains_word(text: &str, word: &str) -> bool {
     text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .any(|w| w == word)
@@ -222,14 +231,23 @@ impl MetaText for syn::Meta {
 }
 
 pub fn path_segments(path: &syn::Path) -> Vec<String> {
-    path.segments.iter().map(|s| s.ident.to_string()).collect()
+    path.segments.iter().map(|s| unraw(&s.ident)).collect()
+}
+
+/// An identifier's name without the `r#` of raw identifiers (`mod r#impl;` is `impl.rs`).
+pub fn unraw(ident: &proc_macro2::Ident) -> String {
+    let s = ident.to_string();
+    match s.strip_prefix("r#") {
+        Some(rest) => rest.to_string(),
+        None => s,
+    }
 }
 
 fn attr_last(attr: &syn::Attribute) -> String {
     attr.path()
         .segments
         .last()
-        .map(|s| s.ident.to_string())
+        .map(|s| unraw(&s.ident))
         .unwrap_or_default()
 }
 
@@ -271,7 +289,7 @@ fn fn_attrs(attrs: &[syn::Attribute], name: &str, is_async: bool, in_test: bool)
 
 fn self_ty_name(ty: &syn::Type) -> Option<String> {
     match ty {
-        syn::Type::Path(tp) => tp.path.segments.last().map(|s| s.ident.to_string()),
+        syn::Type::Path(tp) => tp.path.segments.last().map(|s| unraw(&s.ident)),
         syn::Type::Reference(r) => self_ty_name(&r.elem),
         syn::Type::Group(g) => self_ty_name(&g.elem),
         syn::Type::Paren(p) => self_ty_name(&p.elem),
@@ -320,7 +338,7 @@ impl ItemWalker<'_> {
                 self.facts.modules[m].imports.extend(out);
             }
             syn::Item::Fn(f) => {
-                self.facts.modules[m].items.push(f.sig.ident.to_string());
+                self.facts.modules[m].items.push(unraw(&f.sig.ident));
                 let test = in_test || has_cfg_test(&f.attrs);
                 self.function(&f.attrs, &f.sig, Some(&f.block), None, test, None);
             }
@@ -341,7 +359,7 @@ impl ItemWalker<'_> {
                 }
             }
             syn::Item::Trait(t) => {
-                self.facts.modules[m].items.push(t.ident.to_string());
+                self.facts.modules[m].items.push(unraw(&t.ident));
                 let test = in_test || has_cfg_test(&t.attrs);
                 for ti in &t.items {
                     if let syn::TraitItem::Fn(f) = ti {
@@ -350,7 +368,7 @@ impl ItemWalker<'_> {
                                 &f.attrs,
                                 &f.sig,
                                 Some(body),
-                                Some(t.ident.to_string()),
+                                Some(unraw(&t.ident)),
                                 test,
                                 None,
                             );
@@ -359,9 +377,9 @@ impl ItemWalker<'_> {
                 }
             }
             syn::Item::Mod(md) => {
-                let name = md.ident.to_string();
+                let name = unraw(&md.ident);
                 self.facts.modules[m].items.push(name.clone());
-                let test = in_test || has_cfg_test(&md.attrs);
+                let test = in_test || has_cfg_test(&md.attrs) || is_test_module_name(&name);
                 let path_attr = md.attrs.iter().find_map(|a| {
                     if !a.path().is_ident("path") {
                         return None;
@@ -398,19 +416,19 @@ impl ItemWalker<'_> {
                     }),
                 }
             }
-            syn::Item::Struct(s) => self.facts.modules[m].items.push(s.ident.to_string()),
-            syn::Item::Enum(e) => self.facts.modules[m].items.push(e.ident.to_string()),
+            syn::Item::Struct(s) => self.facts.modules[m].items.push(unraw(&s.ident)),
+            syn::Item::Enum(e) => self.facts.modules[m].items.push(unraw(&e.ident)),
             syn::Item::Type(t) => {
-                self.facts.modules[m].items.push(t.ident.to_string());
+                self.facts.modules[m].items.push(unraw(&t.ident));
                 if let Some(TypeExpr::Named(target)) = type_expr_of_type(&t.ty) {
                     self.facts.modules[m]
                         .aliases
-                        .push((t.ident.to_string(), target));
+                        .push((unraw(&t.ident), target));
                 }
             }
-            syn::Item::Const(c) => self.facts.modules[m].items.push(c.ident.to_string()),
-            syn::Item::Static(s) => self.facts.modules[m].items.push(s.ident.to_string()),
-            syn::Item::Union(u) => self.facts.modules[m].items.push(u.ident.to_string()),
+            syn::Item::Const(c) => self.facts.modules[m].items.push(unraw(&c.ident)),
+            syn::Item::Static(s) => self.facts.modules[m].items.push(unraw(&s.ident)),
+            syn::Item::Union(u) => self.facts.modules[m].items.push(unraw(&u.ident)),
             syn::Item::Macro(mac) => {
                 if let Some(id) = &mac.ident {
                     self.facts.modules[m].items.push(id.to_string());
@@ -437,7 +455,7 @@ impl ItemWalker<'_> {
         in_test: bool,
         parent_fn: Option<usize>,
     ) {
-        let name = sig.ident.to_string();
+        let name = unraw(&sig.ident);
         let is_async = sig.asyncness.is_some();
         let idx = self.facts.fns.len();
         self.facts.fns.push(FnFacts {
@@ -461,7 +479,7 @@ impl ItemWalker<'_> {
                 .iter()
                 .filter_map(|a| match a {
                     syn::FnArg::Typed(pt) => match &*pt.pat {
-                        syn::Pat::Ident(pi) => Some(pi.ident.to_string()),
+                        syn::Pat::Ident(pi) => Some(unraw(&pi.ident)),
                         _ => None,
                     },
                     syn::FnArg::Receiver(_) => None,
@@ -522,12 +540,12 @@ fn collect_use(
 ) {
     match tree {
         syn::UseTree::Path(p) => {
-            prefix.push(p.ident.to_string());
+            prefix.push(unraw(&p.ident));
             collect_use(&p.tree, prefix, module, is_pub, out);
             prefix.pop();
         }
         syn::UseTree::Name(n) => {
-            let ident = n.ident.to_string();
+            let ident = unraw(&n.ident);
             if ident == "self" {
                 // `use a::b::{self}` imports `b`.
                 if let Some(last) = prefix.last().cloned() {
@@ -550,7 +568,7 @@ fn collect_use(
             }
         }
         syn::UseTree::Rename(r) => {
-            let ident = r.ident.to_string();
+            let ident = unraw(&r.ident);
             let target = if ident == "self" {
                 prefix.clone()
             } else {
@@ -703,7 +721,7 @@ impl BodyWalker {
     fn bind_pat(&mut self, pat: &syn::Pat, ty: Option<TypeExpr>) {
         match pat {
             syn::Pat::Ident(pi) => {
-                let name = pi.ident.to_string();
+                let name = unraw(&pi.ident);
                 match ty {
                     Some(t) => self.bind(name, t),
                     None => self.bind_unknown(name),
@@ -728,7 +746,7 @@ impl BodyWalker {
                     .path
                     .segments
                     .last()
-                    .map(|s| s.ident.to_string())
+                    .map(|s| unraw(&s.ident))
                     .unwrap_or_default();
                 let inner = if matches!(last.as_str(), "Ok" | "Some") && ts.elems.len() == 1 {
                     ty
@@ -763,7 +781,7 @@ impl BodyWalker {
         match expr {
             Expr::Path(p) if p.qself.is_none() => {
                 if p.path.segments.len() == 1 {
-                    let name = p.path.segments[0].ident.to_string();
+                    let name = unraw(&p.path.segments[0].ident);
                     self.lookup(&name)
                         .filter(|t| *t != TypeExpr::Named(vec!["?".into()]))
                 } else {
@@ -866,7 +884,7 @@ fn type_expr_of_type(ty: &syn::Type) -> Option<TypeExpr> {
             // Extractor wrappers: `State(s): State<AppState>` / `web::Data<AppState>`: the
             // inner type is what methods are called on after destructuring or deref.
             if let Some(last) = tp.path.segments.last() {
-                let name = last.ident.to_string();
+                let name = unraw(&last.ident);
                 if matches!(
                     name.as_str(),
                     "State" | "Data" | "Extension" | "Arc" | "Box" | "Rc" | "Mutex" | "RwLock"
@@ -902,7 +920,7 @@ fn return_type(ret: &syn::ReturnType) -> Option<TypeExpr> {
         let Some(last) = tp.path.segments.last() else {
             break;
         };
-        if !matches!(last.ident.to_string().as_str(), "Result" | "Option") {
+        if !matches!(unraw(&last.ident).as_str(), "Result" | "Option") {
             break;
         }
         let syn::PathArguments::AngleBracketed(ab) = &last.arguments else {
@@ -1152,7 +1170,7 @@ pub fn macro_exprs(mac: &syn::Macro) -> Vec<Expr> {
         .path
         .segments
         .last()
-        .map(|s| s.ident.to_string())
+        .map(|s| unraw(&s.ident))
         .unwrap_or_default();
     if OPAQUE_MACROS.contains(&name.as_str()) {
         return Vec::new();

@@ -777,14 +777,26 @@ impl<'a> CrateModel<'a> {
                 if f.params.is_empty() {
                     continue;
                 }
-                for r in f.refs.iter().filter(|r| r.is_local) {
-                    let (Some(call), [name]) = (r.arg_of, r.path.as_slice()) else {
-                        continue;
-                    };
+                // The parameter is handed to an escape, or used (called, passed on) inside a
+                // closure that an escape runs.
+                let param_uses = f
+                    .refs
+                    .iter()
+                    .filter(|r| r.is_local)
+                    .map(|r| (r.path.as_slice(), r.scope, r.arg_of))
+                    .chain(f.calls.iter().filter_map(|c| match &c.callee {
+                        Callee::Path(p) if p.len() == 1 => Some((p.as_slice(), c.scope, None)),
+                        _ => None,
+                    }));
+                for (path, scope, arg_of) in param_uses {
+                    let [name] = path else { continue };
                     if !f.params.contains(name) {
                         continue;
                     }
-                    if let Some(why) = self.escape_reason(id, call) {
+                    let why = arg_of
+                        .and_then(|call| self.escape_reason(id, call))
+                        .or_else(|| self.escaped_scope(id, scope));
+                    if let Some(why) = why {
                         found.push((id, format!("`{}` hands it to {why}", self.fn_display(id))));
                         break;
                     }
@@ -794,6 +806,27 @@ impl<'a> CrateModel<'a> {
                 break;
             }
             self.escape_wrappers.extend(found);
+        }
+    }
+
+    /// Why a scope of fn `id` runs off the executor, if it is (or is inside) a closure given
+    /// to an escape.
+    fn escaped_scope(&self, id: FnId, mut scope: usize) -> Option<String> {
+        let f = self.fn_facts(id);
+        loop {
+            let s = &f.scopes[scope];
+            match s.kind {
+                ScopeKind::Closure {
+                    arg_of: Some(call), ..
+                } => {
+                    if let Some(why) = self.escape_reason(id, call) {
+                        return Some(why);
+                    }
+                }
+                ScopeKind::AsyncBlock | ScopeKind::Closure { is_async: true, .. } => return None,
+                _ => {}
+            }
+            scope = s.parent?;
         }
     }
 
