@@ -1036,3 +1036,163 @@ fn is_prelude_name(name: &str) -> bool {
             | "vec"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::LoadedTarget;
+    use crate::parse::parse_source;
+    use std::path::PathBuf;
+
+    /// A one-target crate from in-memory files: (module path, source).
+    fn krate(files: &[(&str, &str)]) -> LoadedCrate {
+        let parsed: Vec<ParsedFile> = files
+            .iter()
+            .map(|(module, text)| {
+                let module: ModPath = if module.is_empty() {
+                    Vec::new()
+                } else {
+                    module.split("::").map(String::from).collect()
+                };
+                let path = PathBuf::from(format!("/virtual/{}.rs", module.join("/")));
+                parse_source(&path, &module, false, text.to_string())
+            })
+            .collect();
+        LoadedCrate {
+            name: "demo".into(),
+            dir: PathBuf::from("/virtual"),
+            manifest: None,
+            manifest_path: None,
+            targets: vec![LoadedTarget {
+                name: "demo".into(),
+                kind: TargetKind::Lib,
+                root: PathBuf::from("/virtual/lib.rs"),
+                files: (0..parsed.len()).collect(),
+            }],
+            files: parsed,
+            problems: Vec::new(),
+        }
+    }
+
+    fn segs(s: &str) -> Vec<String> {
+        s.split("::").map(String::from).collect()
+    }
+
+    fn fn_id(m: &CrateModel<'_>, name: &str) -> FnId {
+        (0..m.fns.len())
+            .find(|&i| m.fn_facts(i).name == name)
+            .expect("fn exists")
+    }
+
+    /// The resolved target of the first call in fn `name`.
+    fn first_call(m: &CrateModel<'_>, name: &str) -> CallTarget {
+        let id = fn_id(m, name);
+        m.call_target(id, 0).clone()
+    }
+
+    fn catalog() -> BlockingCatalog {
+        BlockingCatalog::builtin().expect("catalog")
+    }
+
+    #[test]
+    fn resolves_aliases_groups_and_tokio_twins() {
+        let k = krate(&[(
+            "",
+            "use std::{fs as sfs, thread::sleep};\nuse tokio::fs;\n\
+             async fn a() { sfs::read(\"x\"); }\nasync fn b() { sleep(d); }\n\
+             async fn c() { fs::read(\"x\").await; }",
+        )]);
+        let cat = catalog();
+        let m = CrateModel::build(&k, &cat);
+        assert!(
+            matches!(first_call(&m, "a"), CallTarget::Extern(p) if p[0] == segs("std::fs::read"))
+        );
+        assert!(
+            matches!(first_call(&m, "b"), CallTarget::Extern(p) if p[0] == segs("std::thread::sleep"))
+        );
+        assert!(
+            matches!(first_call(&m, "c"), CallTarget::Extern(p) if p[0] == segs("tokio::fs::read"))
+        );
+    }
+
+    #[test]
+    fn follows_self_super_crate_and_reexports_across_files() {
+        let k = krate(&[
+            ("", "mod api;\nmod util;\npub use util::inner::helper as h;"),
+            ("api", "use super::util;\nasync fn a() { util::inner::helper(); }\nasync fn b() { crate::h(); }\nasync fn c() { self::local(); }\nfn local() {}"),
+            ("util", "pub mod inner { pub fn helper() {} }\npub use std::fs::read as read_file;"),
+        ]);
+        let cat = catalog();
+        let m = CrateModel::build(&k, &cat);
+        let helper = fn_id(&m, "helper");
+        assert!(matches!(first_call(&m, "a"), CallTarget::Local(id) if id == helper));
+        assert!(matches!(first_call(&m, "b"), CallTarget::Local(id) if id == helper));
+        assert!(matches!(first_call(&m, "c"), CallTarget::Local(id) if id == fn_id(&m, "local")));
+        let r = m.canonical(
+            Resolved::Local {
+                target: 0,
+                path: segs("util::read_file"),
+            },
+            0,
+        );
+        assert_eq!(r, Resolved::Extern(segs("std::fs::read")));
+    }
+
+    #[test]
+    fn types_flow_through_lets_aliases_and_builders() {
+        let k = krate(&[(
+            "",
+            "use std::fs::File;\ntype Db = rusqlite::Connection;\n\
+             fn open() -> Db { todo!() }\n\
+             async fn a() { let f = File::open(p)?; f.sync_all(); }\n\
+             async fn b() { let c = open(); c.execute(q, []); }\n\
+             async fn d() { std::process::Command::new(\"git\").arg(\"x\").output(); }",
+        )]);
+        let cat = catalog();
+        let m = CrateModel::build(&k, &cat);
+        let a = fn_id(&m, "a");
+        assert!(
+            matches!(m.call_target(a, 1), CallTarget::ExternMethod { ty, .. } if *ty == segs("std::fs::File"))
+        );
+        let b = fn_id(&m, "b");
+        assert!(
+            matches!(m.call_target(b, 1), CallTarget::ExternMethod { ty, .. } if *ty == segs("rusqlite::Connection"))
+        );
+        let d = fn_id(&m, "d");
+        let last = m.fn_facts(d).calls.len() - 1;
+        assert!(
+            matches!(m.call_target(d, last), CallTarget::ExternMethod { ty, name } if *ty == segs("std::process::Command") && name == "output")
+        );
+    }
+
+    #[test]
+    fn async_context_knows_escapes_startup_and_handlers() {
+        let k = krate(&[(
+            "",
+            "#[tokio::main] async fn main() { boot().await; tokio::spawn(async { x(); }); }\n\
+             async fn boot() { y(); }\n\
+             async fn h() { tokio::task::spawn_blocking(|| z()); }\n\
+             #[get(\"/\")] fn rocket_route() { w(); }\n\
+             fn plain() { v(); }",
+        )]);
+        let cat = catalog();
+        let m = CrateModel::build(&k, &cat);
+        let ctx_of = |name: &str, call: &str| {
+            let id = fn_id(&m, name);
+            let f = m.fn_facts(id);
+            let c = f
+                .calls
+                .iter()
+                .find(|c| matches!(&c.callee, Callee::Path(p) if p.last().map(String::as_str) == Some(call)))
+                .expect("call");
+            m.context(id, c.scope).clone()
+        };
+        assert_eq!(ctx_of("main", "boot"), ExecContext::Startup);
+        assert!(matches!(ctx_of("main", "x"), ExecContext::Async(_)));
+        // `boot` is only called from `main`: start-up code.
+        assert_eq!(ctx_of("boot", "y"), ExecContext::Startup);
+        assert!(matches!(ctx_of("h", "z"), ExecContext::Escaped(_)));
+        assert!(matches!(ctx_of("rocket_route", "w"), ExecContext::Async(_)));
+        assert_eq!(ctx_of("plain", "v"), ExecContext::Sync);
+    }
+}

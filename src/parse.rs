@@ -111,6 +111,11 @@ pub fn parse_file(path: &Path, module: &ModPath, is_test: bool, max_bytes: u64) 
     if let Some(stripped) = text.strip_prefix('\u{feff}') {
         text = stripped.to_string();
     }
+    parse_source(path, module, is_test, text)
+}
+
+/// Parses a file's text (already read and decoded) and extracts its facts.
+pub fn parse_source(path: &Path, module: &ModPath, is_test: bool, text: String) -> ParsedFile {
     let suppressions = suppress::scan(&text);
     let result = match syn::parse_file(&text) {
         Ok(file) => {
