@@ -85,6 +85,16 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// A manifest that cannot be read or parsed is a configuration error (exit code 2);
+    /// layout problems (a member glob that matches nothing, a missing target file) are
+    /// reported as warnings and the rest is analysed.
+    pub fn is_fatal(&self) -> bool {
+        self.message.starts_with("invalid Cargo.toml")
+            || self.message.starts_with("cannot read Cargo.toml")
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Discovery {
     /// Where configuration is looked up: the directory of the workspace root manifest of the

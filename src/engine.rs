@@ -154,9 +154,10 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
             line: p.line.unwrap_or(1),
             column: 1,
         };
+        let fatal = p.is_fatal();
         findings.push(Finding {
             rule: crate::MANIFEST_ERROR,
-            level: Level::Error,
+            level: if fatal { Level::Error } else { Level::Warning },
             message: p.message.clone(),
             path: p.path.clone(),
             range: Range {
@@ -164,10 +165,14 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
                 end: pos,
             },
             label: "here".into(),
-            help: None,
+            help: fatal.then(|| {
+                "this package is not analysed until its manifest parses; the others are".into()
+            }),
             notes: Vec::new(),
         });
-        outcome.engine_errors += 1;
+        if fatal {
+            outcome.engine_errors += 1;
+        }
     }
 
     let per_crate: Vec<Vec<Finding>> = pool.install(|| {
@@ -366,5 +371,49 @@ fn check_crate(
             });
         }
     }
+    out
+}
+
+/// Runs the whole per-file pipeline (parse, facts, crate model, every rule, suppressions)
+/// on one in-memory source file, as a single-file crate. For fuzzing and embedding; the
+/// files of a real crate go through [`analyse`].
+pub fn analyse_source(text: &str) -> Vec<Finding> {
+    let path = PathBuf::from("/fuzz/src/lib.rs");
+    let file = parse::parse_source(&path, &Vec::new(), false, text.to_string());
+    let krate = LoadedCrate {
+        name: "fuzz".into(),
+        dir: PathBuf::from("/fuzz"),
+        manifest: None,
+        manifest_path: None,
+        targets: vec![load::LoadedTarget {
+            name: "fuzz".into(),
+            kind: crate::discover::TargetKind::Lib,
+            root: path.clone(),
+            files: vec![0],
+        }],
+        files: vec![file],
+        problems: Vec::new(),
+    };
+    let catalog = match BlockingCatalog::builtin() {
+        Ok(c) => c,
+        Err(_) => return Vec::new(),
+    };
+    let cfg = Config::default();
+    let plan = match RulePlan::new(&Options::default(), &cfg) {
+        Ok(p) => p,
+        Err(_) => return Vec::new(),
+    };
+    let findings = check_crate(&krate, &catalog, &plan, &cfg, false);
+    let ran: BTreeSet<&str> = plan.levels.keys().copied().collect();
+    let known: BTreeSet<&str> = rules::known_ids().into_iter().collect();
+    let mut out = suppress::apply(
+        findings,
+        &krate.files[0].suppressions,
+        &path,
+        &ran,
+        &known,
+        Some(Level::Warning),
+    );
+    finding::sort_and_dedup(&mut out);
     out
 }

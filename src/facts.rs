@@ -57,6 +57,9 @@ pub struct ChildMod {
     pub inline_dirs: Vec<String>,
     /// `#[path = "..."]`, if any.
     pub path_attr: Option<String>,
+    /// `#[cfg_attr(pred, path = "...")]` alternatives, in source order (platform-specific
+    /// files); the first that exists is analysed when there is no plain `#[path]`.
+    pub cfg_paths: Vec<String>,
     pub is_test: bool,
     pub range: Range,
 }
@@ -395,6 +398,15 @@ impl ItemWalker<'_> {
                     }
                     None
                 });
+                let cfg_paths: Vec<String> = md
+                    .attrs
+                    .iter()
+                    .filter(|a| a.path().is_ident("cfg_attr"))
+                    .filter_map(|a| match &a.meta {
+                        syn::Meta::List(l) => cfg_attr_path(l.tokens.clone()),
+                        _ => None,
+                    })
+                    .collect();
                 match &md.content {
                     Some((_, items)) => {
                         let saved_test = self.in_test;
@@ -411,6 +423,7 @@ impl ItemWalker<'_> {
                         parent: self.module.clone(),
                         inline_dirs: self.inline_dirs.clone(),
                         path_attr,
+                        cfg_paths,
                         is_test: test,
                         range: Range::of(&md.ident),
                     }),
@@ -600,6 +613,22 @@ fn collect_use(
     }
 }
 
+/// The `path = "..."` inside `cfg_attr(pred, path = "...")`.
+fn cfg_attr_path(tokens: TokenStream) -> Option<String> {
+    let tts: Vec<TokenTree> = tokens.into_iter().collect();
+    tts.windows(3).find_map(|w| match w {
+        [TokenTree::Ident(i), TokenTree::Punct(p), TokenTree::Literal(l)]
+            if i == "path" && p.as_char() == '=' =>
+        {
+            match syn::parse_str::<syn::LitStr>(&l.to_string()) {
+                Ok(s) => Some(s.value()),
+                Err(_) => None,
+            }
+        }
+        _ => None,
+    })
+}
+
 /// Makes `self::`, `super::` and `crate::` paths absolute (`crate` + module path).
 pub fn absolutize(path: &[String], module: &ModPath) -> Vec<String> {
     let Some(first) = path.first() else {
@@ -778,6 +807,15 @@ impl BodyWalker {
 
     /// The type of an expression, as far as syntax tells.
     fn expr_type(&self, expr: &Expr) -> Option<TypeExpr> {
+        self.expr_type_depth(expr, 0)
+    }
+
+    fn expr_type_depth(&self, expr: &Expr, depth: u32) -> Option<TypeExpr> {
+        // Long method chains are typed through their first links only.
+        if depth > 64 {
+            return None;
+        }
+        let d = depth + 1;
         match expr {
             Expr::Path(p) if p.qself.is_none() => {
                 if p.path.segments.len() == 1 {
@@ -792,24 +830,30 @@ impl BodyWalker {
                 let Expr::Path(fp) = &*c.func else {
                     return None;
                 };
-                let first = c.args.first().and_then(|a| self.expr_type(a)).map(Box::new);
+                let first = c
+                    .args
+                    .first()
+                    .and_then(|a| self.expr_type_depth(a, d))
+                    .map(Box::new);
                 Some(TypeExpr::CallResult(path_segments(&fp.path), first))
             }
             Expr::MethodCall(mc) => {
                 let name = mc.method.to_string();
-                let recv = self.expr_type(&mc.receiver);
+                let recv = self.expr_type_depth(&mc.receiver, d);
                 if TRANSPARENT_METHODS.contains(&name.as_str()) {
                     recv
                 } else {
                     recv.map(|r| TypeExpr::MethodResult(Box::new(r), name))
                 }
             }
-            Expr::Try(t) => self.expr_type(&t.expr),
-            Expr::Await(a) => self.expr_type(&a.base),
-            Expr::Paren(p) => self.expr_type(&p.expr),
-            Expr::Group(g) => self.expr_type(&g.expr),
-            Expr::Reference(r) => self.expr_type(&r.expr),
-            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.expr_type(&u.expr),
+            Expr::Try(t) => self.expr_type_depth(&t.expr, d),
+            Expr::Await(a) => self.expr_type_depth(&a.base, d),
+            Expr::Paren(p) => self.expr_type_depth(&p.expr, d),
+            Expr::Group(g) => self.expr_type_depth(&g.expr, d),
+            Expr::Reference(r) => self.expr_type_depth(&r.expr, d),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
+                self.expr_type_depth(&u.expr, d)
+            }
             Expr::Cast(c) => type_expr_of_type(&c.ty),
             _ => None,
         }
@@ -935,18 +979,23 @@ fn return_type(ret: &syn::ReturnType) -> Option<TypeExpr> {
 }
 
 /// The first path or macro path at the start of a method-call chain.
-fn chain_root(expr: &Expr) -> Option<Vec<String>> {
-    match expr {
-        Expr::MethodCall(mc) => chain_root(&mc.receiver),
-        Expr::Call(c) => match &*c.func {
-            Expr::Path(p) => Some(path_segments(&p.path)),
-            _ => None,
-        },
-        Expr::Macro(m) => Some(path_segments(&m.mac.path)),
-        Expr::Path(p) => Some(path_segments(&p.path)),
-        Expr::Paren(p) => chain_root(&p.expr),
-        Expr::Try(t) => chain_root(&t.expr),
-        _ => None,
+fn chain_root(mut expr: &Expr) -> Option<Vec<String>> {
+    // A loop, not recursion: chains can be thousands of calls long.
+    loop {
+        match expr {
+            Expr::MethodCall(mc) => expr = &mc.receiver,
+            Expr::Paren(p) => expr = &p.expr,
+            Expr::Try(t) => expr = &t.expr,
+            Expr::Call(c) => {
+                return match &*c.func {
+                    Expr::Path(p) => Some(path_segments(&p.path)),
+                    _ => None,
+                }
+            }
+            Expr::Macro(m) => return Some(path_segments(&m.mac.path)),
+            Expr::Path(p) => return Some(path_segments(&p.path)),
+            _ => return None,
+        }
     }
 }
 

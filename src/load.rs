@@ -221,7 +221,11 @@ fn child_path(file: &Path, file_is_root: bool, child: &ChildMod) -> Result<PathB
         dir.join(stem.unwrap_or_default())
     };
     let mut candidates = Vec::new();
-    if let Some(p) = &child.path_attr {
+    let attr_paths: Vec<&String> = match &child.path_attr {
+        Some(p) => vec![p],
+        None => child.cfg_paths.iter().collect(),
+    };
+    if !attr_paths.is_empty() {
         let base = if child.inline_dirs.is_empty() {
             dir.to_path_buf()
         } else {
@@ -230,8 +234,9 @@ fn child_path(file: &Path, file_is_root: bool, child: &ChildMod) -> Result<PathB
                 .iter()
                 .fold(mod_dir.clone(), |d, s| d.join(s))
         };
-        candidates.push(base.join(p));
-    } else {
+        candidates.extend(attr_paths.into_iter().map(|p| base.join(p)));
+    }
+    if child.path_attr.is_none() {
         let base = child.inline_dirs.iter().fold(mod_dir, |d, s| d.join(s));
         candidates.push(base.join(format!("{}.rs", child.name)));
         candidates.push(base.join(&child.name).join("mod.rs"));

@@ -73,9 +73,15 @@ pub enum CallTarget {
     Unknown,
 }
 
-struct ModuleEntry {
-    file: usize,
-    module: usize,
+/// One module's names, indexed: lookups are hash probes, never scans (a generated file can
+/// hold hundreds of thousands of items).
+#[derive(Default)]
+struct ModuleEntry<'a> {
+    /// The first non-glob import of each name.
+    named: HashMap<&'a str, &'a Import>,
+    globs: Vec<&'a Import>,
+    items: HashSet<&'a str>,
+    aliases: HashMap<&'a str, &'a [String]>,
 }
 
 pub struct CrateModel<'a> {
@@ -84,7 +90,8 @@ pub struct CrateModel<'a> {
     pub fns: Vec<FnInfo>,
     file_target: Vec<usize>,
     lib_target: Option<(usize, String)>,
-    modules: HashMap<(usize, ModPath), ModuleEntry>,
+    /// Per target: module path → its names.
+    modules: Vec<HashMap<ModPath, ModuleEntry<'a>>>,
     free_fns: HashMap<(usize, ModPath, String), FnId>,
     methods: HashMap<(usize, String, String), Vec<FnId>>,
     nested_fns: HashMap<(FnId, String), FnId>,
@@ -115,7 +122,9 @@ impl<'a> CrateModel<'a> {
             fns: Vec::new(),
             file_target,
             lib_target,
-            modules: HashMap::new(),
+            modules: (0..krate.targets.len().max(1))
+                .map(|_| HashMap::new())
+                .collect(),
             free_fns: HashMap::new(),
             methods: HashMap::new(),
             nested_fns: HashMap::new(),
@@ -175,15 +184,30 @@ impl<'a> CrateModel<'a> {
     // Indexing
 
     fn index(&mut self) {
-        for (fi, file) in self.krate.files.iter().enumerate() {
+        for fi in 0..self.krate.files.len() {
+            let file = &self.krate.files[fi];
             let target = self.file_target[fi];
-            for (mi, m) in file.facts.modules.iter().enumerate() {
-                self.modules
-                    .entry((target, m.path.clone()))
-                    .or_insert(ModuleEntry {
-                        file: fi,
-                        module: mi,
-                    });
+            let krate: &'a LoadedCrate = self.krate;
+            for m in &krate.files[fi].facts.modules {
+                let Some(table) = self.modules.get_mut(target) else {
+                    continue;
+                };
+                if table.contains_key(&m.path) {
+                    continue;
+                }
+                let mut e = ModuleEntry::default();
+                for imp in &m.imports {
+                    if imp.is_glob {
+                        e.globs.push(imp);
+                    } else {
+                        e.named.entry(imp.name.as_str()).or_insert(imp);
+                    }
+                }
+                e.items = m.items.iter().map(String::as_str).collect();
+                for (n, t) in &m.aliases {
+                    e.aliases.entry(n.as_str()).or_insert(t.as_slice());
+                }
+                table.insert(m.path.clone(), e);
             }
             let base = self.fns.len();
             for (i, f) in file.facts.fns.iter().enumerate() {
@@ -212,30 +236,27 @@ impl<'a> CrateModel<'a> {
         }
     }
 
-    fn module_imports(&self, target: usize, module: &[String]) -> &'a [Import] {
-        match self.modules.get(&(target, module.to_vec())) {
-            Some(e) => &self.krate.files[e.file].facts.modules[e.module].imports,
-            None => &[],
-        }
+    fn module(&self, target: usize, module: &[String]) -> Option<&ModuleEntry<'a>> {
+        self.modules.get(target)?.get(module)
+    }
+
+    /// The non-glob import of `name` in a module.
+    fn named_import(&self, target: usize, module: &[String], name: &str) -> Option<&'a Import> {
+        self.module(target, module)?.named.get(name).copied()
+    }
+
+    fn glob_imports(&self, target: usize, module: &[String]) -> Vec<&'a Import> {
+        self.module(target, module)
+            .map_or_else(Vec::new, |e| e.globs.clone())
     }
 
     fn alias(&self, target: usize, module: &[String], name: &str) -> Option<&'a [String]> {
-        let e = self.modules.get(&(target, module.to_vec()))?;
-        self.krate.files[e.file].facts.modules[e.module]
-            .aliases
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| t.as_slice())
+        self.module(target, module)?.aliases.get(name).copied()
     }
 
     fn module_has_item(&self, target: usize, module: &[String], name: &str) -> bool {
-        match self.modules.get(&(target, module.to_vec())) {
-            Some(e) => self.krate.files[e.file].facts.modules[e.module]
-                .items
-                .iter()
-                .any(|i| i == name),
-            None => false,
-        }
+        self.module(target, module)
+            .is_some_and(|e| e.items.contains(name))
     }
 
     // -----------------------------------------------------------------------------------
@@ -279,8 +300,7 @@ impl<'a> CrateModel<'a> {
             _ => {}
         }
         // A name imported by a `use` item of this module.
-        let imports = self.module_imports(target, module);
-        if let Some(imp) = imports.iter().find(|i| !i.is_glob && i.name == *first) {
+        if let Some(imp) = self.named_import(target, module, first) {
             let mut full = imp.target.clone();
             full.extend(segs[1..].iter().cloned());
             return self.resolve_use_target(target, module, &full, depth + 1);
@@ -302,15 +322,12 @@ impl<'a> CrateModel<'a> {
         }
         // Glob imports.
         let mut out = Vec::new();
-        for imp in imports.iter().filter(|i| i.is_glob) {
+        for imp in self.glob_imports(target, module) {
             for base in self.resolve_use_target(target, module, &imp.target, depth + 1) {
                 match base {
                     Resolved::Local { target: t, path } => {
                         let has_name = self.module_has_item(t, &path, first)
-                            || self
-                                .module_imports(t, &path)
-                                .iter()
-                                .any(|i| !i.is_glob && i.name == *first);
+                            || self.named_import(t, &path, first).is_some();
                         if has_name && visited.insert((t, path.clone())) {
                             return self.resolve_depth(t, &path, segs, depth + 1, visited);
                         }
@@ -365,9 +382,8 @@ impl<'a> CrateModel<'a> {
         // `use foo::bar` where `foo` was itself imported in this module (`use a::foo;`).
         if depth < 16 {
             if let Some(imp) = self
-                .module_imports(target, module)
-                .iter()
-                .find(|i| !i.is_glob && i.name == *first && i.target.len() > 1)
+                .named_import(target, module, first)
+                .filter(|i| i.target.len() > 1)
             {
                 let mut full = imp.target.clone();
                 full.extend(path[1..].iter().cloned());
@@ -400,8 +416,7 @@ impl<'a> CrateModel<'a> {
             return None;
         }
         // A re-export: `pub use inner::helper;` in `module`.
-        let imports = self.module_imports(target, module);
-        if let Some(imp) = imports.iter().find(|i| !i.is_glob && i.name == *name) {
+        if let Some(imp) = self.named_import(target, module, name) {
             for r in self.resolve_use_target(target, module, &imp.target, depth + 1) {
                 if let Resolved::Local { target: t, path: p } = r {
                     if let Some(id) = self.local_fn_depth(t, &p, depth + 1, visited) {
@@ -410,7 +425,7 @@ impl<'a> CrateModel<'a> {
                 }
             }
         }
-        for imp in imports.iter().filter(|i| i.is_glob) {
+        for imp in self.glob_imports(target, module) {
             for r in self.resolve_use_target(target, module, &imp.target, depth + 1) {
                 if let Resolved::Local {
                     target: t,
@@ -439,10 +454,7 @@ impl<'a> CrateModel<'a> {
     /// The name a local type path refers to (through a `use` alias in its module).
     fn local_type_name(&self, target: usize, path: &[String]) -> Option<String> {
         let (name, module) = path.split_last()?;
-        let imp = self
-            .module_imports(target, module)
-            .iter()
-            .find(|i| !i.is_glob && i.name == *name)?;
+        let imp = self.named_import(target, module, name)?;
         imp.target.last().cloned()
     }
 
@@ -679,11 +691,7 @@ impl<'a> CrateModel<'a> {
             if self.module_has_item(*target, module, name) {
                 continue;
             }
-            let Some(imp) = self
-                .module_imports(*target, module)
-                .iter()
-                .find(|imp| !imp.is_glob && imp.name == *name)
-            else {
+            let Some(imp) = self.named_import(*target, module, name) else {
                 // Not a module path we know: stop here.
                 return r;
             };

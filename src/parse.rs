@@ -116,6 +116,7 @@ pub fn parse_file(path: &Path, module: &ModPath, is_test: bool, max_bytes: u64) 
 
 /// Parses a file's text (already read and decoded) and extracts its facts.
 pub fn parse_source(path: &Path, module: &ModPath, is_test: bool, text: String) -> ParsedFile {
+    fault_injection(path);
     let suppressions = suppress::scan(&text);
     let result = match syn::parse_file(&text) {
         Ok(file) => {
@@ -152,5 +153,16 @@ pub fn parse_source(path: &Path, module: &ModPath, is_test: bool, text: String) 
             suppressions,
             error: Some(error),
         },
+    }
+}
+
+/// Test hook: `STATELESS_LINT_TEST_PANIC_IN=name.rs` makes the analysis of files with that
+/// name panic, so that tests can check that a crash in one file is reported as an
+/// `internal-error` and the other files' findings are still printed.
+fn fault_injection(path: &Path) {
+    if let Some(name) = std::env::var_os("STATELESS_LINT_TEST_PANIC_IN") {
+        if path.file_name() == Some(name.as_os_str()) {
+            panic!("fault injected by STATELESS_LINT_TEST_PANIC_IN");
+        }
     }
 }

@@ -102,7 +102,7 @@ pub const ENGINE_DIAGNOSTICS: &[(&str, Level, &str)] = &[
     (
         crate::MANIFEST_ERROR,
         Level::Error,
-        "a Cargo.toml or workspace layout problem (exit code 2)",
+        "a Cargo.toml that cannot be parsed (error, exit code 2) or a workspace layout problem (warning)",
     ),
     (
         crate::suppress::UNUSED_SUPPRESSION,
