@@ -33,6 +33,8 @@ pub struct ModuleFacts {
     pub items: Vec<String>,
     /// `type Name = path::To<..>;` aliases, by the aliased path as written.
     pub aliases: Vec<(String, Vec<String>)>,
+    /// Structs with named fields whose types name a path (`pool: DbPool`).
+    pub structs: Vec<(String, Vec<(String, Vec<String>)>)>,
     pub is_test: bool,
 }
 
@@ -76,6 +78,8 @@ pub enum TypeExpr {
     MethodResult(Box<TypeExpr>, String),
     /// One element of a tuple (`let (tx, rx) = channel();`).
     TupleField(Box<TypeExpr>, usize),
+    /// A named field of a typed value (`state.pool`).
+    Field(Box<TypeExpr>, String),
 }
 
 /// What kind of lexical scope a call sits in; the crate model turns this into an execution
@@ -429,7 +433,27 @@ impl ItemWalker<'_> {
                     }),
                 }
             }
-            syn::Item::Struct(s) => self.facts.modules[m].items.push(unraw(&s.ident)),
+            syn::Item::Struct(s) => {
+                self.facts.modules[m].items.push(unraw(&s.ident));
+                if let syn::Fields::Named(named) = &s.fields {
+                    let fields: Vec<(String, Vec<String>)> = named
+                        .named
+                        .iter()
+                        .filter_map(|f| {
+                            let name = unraw(f.ident.as_ref()?);
+                            match type_expr_of_type(&f.ty)? {
+                                TypeExpr::Named(p) => Some((name, p)),
+                                _ => None,
+                            }
+                        })
+                        .collect();
+                    if !fields.is_empty() {
+                        self.facts.modules[m]
+                            .structs
+                            .push((unraw(&s.ident), fields));
+                    }
+                }
+            }
             syn::Item::Enum(e) => self.facts.modules[m].items.push(unraw(&e.ident)),
             syn::Item::Type(t) => {
                 self.facts.modules[m].items.push(unraw(&t.ident));
@@ -855,6 +879,12 @@ impl BodyWalker {
                 self.expr_type_depth(&u.expr, d)
             }
             Expr::Cast(c) => type_expr_of_type(&c.ty),
+            Expr::Field(f) => match &f.member {
+                syn::Member::Named(name) => self
+                    .expr_type_depth(&f.base, d)
+                    .map(|base| TypeExpr::Field(Box::new(base), unraw(name))),
+                syn::Member::Unnamed(_) => None,
+            },
             _ => None,
         }
     }

@@ -90,6 +90,8 @@ pub struct CrateModel<'a> {
     pub fns: Vec<FnInfo>,
     file_target: Vec<usize>,
     lib_target: Option<(usize, String)>,
+    /// Per target and struct name: the module it is defined in and its field types.
+    structs: HashMap<(usize, &'a str), (ModPath, &'a [(String, Vec<String>)])>,
     /// Per target: module path → its names.
     modules: Vec<HashMap<ModPath, ModuleEntry<'a>>>,
     free_fns: HashMap<(usize, ModPath, String), FnId>,
@@ -125,6 +127,7 @@ impl<'a> CrateModel<'a> {
             modules: (0..krate.targets.len().max(1))
                 .map(|_| HashMap::new())
                 .collect(),
+            structs: HashMap::new(),
             free_fns: HashMap::new(),
             methods: HashMap::new(),
             nested_fns: HashMap::new(),
@@ -206,6 +209,11 @@ impl<'a> CrateModel<'a> {
                 e.items = m.items.iter().map(String::as_str).collect();
                 for (n, t) in &m.aliases {
                     e.aliases.entry(n.as_str()).or_insert(t.as_slice());
+                }
+                for (name, fields) in &m.structs {
+                    self.structs
+                        .entry((target, name.as_str()))
+                        .or_insert((m.path.clone(), fields.as_slice()));
                 }
                 table.insert(m.path.clone(), e);
             }
@@ -617,6 +625,14 @@ impl<'a> CrateModel<'a> {
                     self.resolve_type(fid, ret, depth + 1)
                 }
                 ResolvedType::Tuple(_) => None,
+            },
+            TypeExpr::Field(inner, field) => match self.resolve_type(id, inner, depth + 1)? {
+                ResolvedType::Local { target: t, name } => {
+                    let (module, fields) = self.structs.get(&(t, name.as_str()))?;
+                    let (_, ty) = fields.iter().find(|(n, _)| n == field)?;
+                    self.type_of_path_depth(t, module, ty, depth + 1)
+                }
+                _ => None,
             },
             TypeExpr::TupleField(inner, i) => match self.resolve_type(id, inner, depth + 1)? {
                 ResolvedType::Tuple(items) => items.get(*i).cloned(),
