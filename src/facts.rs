@@ -34,7 +34,7 @@ pub struct ModuleFacts {
     /// `type Name = path::To<..>;` aliases, by the aliased path as written.
     pub aliases: Vec<(String, Vec<String>)>,
     /// Structs with named fields whose types name a path (`pool: DbPool`).
-    pub structs: Vec<(String, Vec<(String, Vec<String>)>)>,
+    pub structs: Vec<StructFacts>,
     pub is_test: bool,
 }
 
@@ -48,6 +48,13 @@ pub struct Import {
     pub target: Vec<String>,
     pub is_glob: bool,
     pub is_pub: bool,
+}
+
+/// A struct's named fields whose types are paths, as written.
+#[derive(Clone, Debug, Default)]
+pub struct StructFacts {
+    pub name: String,
+    pub fields: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Clone, Debug)]
@@ -448,9 +455,10 @@ impl ItemWalker<'_> {
                         })
                         .collect();
                     if !fields.is_empty() {
-                        self.facts.modules[m]
-                            .structs
-                            .push((unraw(&s.ident), fields));
+                        self.facts.modules[m].structs.push(StructFacts {
+                            name: unraw(&s.ident),
+                            fields,
+                        });
                     }
                 }
             }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::catalog::{BlockingCatalog, Returns};
 use crate::discover::TargetKind;
-use crate::facts::{CallSite, Callee, FnFacts, Import, ModPath, ScopeKind, TypeExpr};
+use crate::facts::{CallSite, Callee, FnFacts, Import, ModPath, ScopeKind, StructFacts, TypeExpr};
 use crate::load::LoadedCrate;
 use crate::parse::ParsedFile;
 
@@ -91,7 +91,7 @@ pub struct CrateModel<'a> {
     file_target: Vec<usize>,
     lib_target: Option<(usize, String)>,
     /// Per target and struct name: the module it is defined in and its field types.
-    structs: HashMap<(usize, &'a str), (ModPath, &'a [(String, Vec<String>)])>,
+    structs: HashMap<(usize, &'a str), (&'a ModPath, &'a StructFacts)>,
     /// Per target: module path → its names.
     modules: Vec<HashMap<ModPath, ModuleEntry<'a>>>,
     free_fns: HashMap<(usize, ModPath, String), FnId>,
@@ -210,10 +210,10 @@ impl<'a> CrateModel<'a> {
                 for (n, t) in &m.aliases {
                     e.aliases.entry(n.as_str()).or_insert(t.as_slice());
                 }
-                for (name, fields) in &m.structs {
+                for st in &m.structs {
                     self.structs
-                        .entry((target, name.as_str()))
-                        .or_insert((m.path.clone(), fields.as_slice()));
+                        .entry((target, st.name.as_str()))
+                        .or_insert((&m.path, st));
                 }
                 table.insert(m.path.clone(), e);
             }
@@ -628,8 +628,8 @@ impl<'a> CrateModel<'a> {
             },
             TypeExpr::Field(inner, field) => match self.resolve_type(id, inner, depth + 1)? {
                 ResolvedType::Local { target: t, name } => {
-                    let (module, fields) = self.structs.get(&(t, name.as_str()))?;
-                    let (_, ty) = fields.iter().find(|(n, _)| n == field)?;
+                    let (module, st) = self.structs.get(&(t, name.as_str()))?;
+                    let (_, ty) = st.fields.iter().find(|(n, _)| n == field)?;
                     self.type_of_path_depth(t, module, ty, depth + 1)
                 }
                 _ => None,
