@@ -145,17 +145,15 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
         .build()
         .map_err(|e| UsageError(format!("cannot start worker threads: {e}")))?;
 
-    let crates = pool.install(|| load::load(&discovery, &load_opts));
-
     let mut outcome = Outcome::default();
-    let mut findings: Vec<Finding> = Vec::new();
+    let mut kept: Vec<Finding> = Vec::new();
     for p in &discovery.problems {
         let pos = Position {
             line: p.line.unwrap_or(1),
             column: 1,
         };
         let fatal = p.is_fatal();
-        findings.push(Finding {
+        kept.push(Finding {
             rule: crate::MANIFEST_ERROR,
             level: if fatal { Level::Error } else { Level::Warning },
             message: p.message.clone(),
@@ -175,53 +173,62 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
         }
     }
 
-    let per_crate: Vec<Vec<Finding>> = pool.install(|| {
-        crates
-            .par_iter()
-            .map(|k| check_crate(k, &catalog, &plan, &cfg, include_tests))
-            .collect()
-    });
-    for list in per_crate {
-        findings.extend(list);
-    }
-
-    // Suppressions, per file.
-    let mut by_file: HashMap<PathBuf, &parse::ParsedFile> = HashMap::new();
-    let mut files: BTreeSet<&Path> = BTreeSet::new();
-    for k in &crates {
-        for f in &k.files {
-            by_file.entry(f.path.clone()).or_insert(f);
-            files.insert(&f.path);
-        }
-    }
-    outcome.files = files.len();
     let ran: BTreeSet<&str> = plan.levels.keys().copied().collect();
     let known_set: BTreeSet<&str> = known.iter().copied().collect();
     let unused_level = plan.get(suppress::UNUSED_SUPPRESSION).map(|l| l.0);
-    let mut grouped: HashMap<PathBuf, Vec<Finding>> = HashMap::new();
-    for f in findings {
-        grouped.entry(f.path.clone()).or_default().push(f);
-    }
-    // Files with suppressions but no findings still need checking for unused ones.
-    for (path, pf) in &by_file {
-        if !pf.suppressions.is_empty() {
-            grouped.entry(path.clone()).or_default();
+    let mut files: BTreeSet<PathBuf> = BTreeSet::new();
+    // A few packages at a time: peak memory follows the largest packages, not the size of
+    // the whole tree, and each batch's facts are dropped once its findings are known.
+    for batch in batches(&discovery) {
+        let crates = pool.install(|| load::load(&batch, &load_opts));
+        let per_crate: Vec<Vec<Finding>> = pool.install(|| {
+            crates
+                .par_iter()
+                .map(|k| check_crate(k, &catalog, &plan, &cfg, include_tests))
+                .collect()
+        });
+        let mut by_file: HashMap<&Path, &parse::ParsedFile> = HashMap::new();
+        for k in &crates {
+            for f in &k.files {
+                by_file.entry(f.path.as_path()).or_insert(f);
+                files.insert(f.path.clone());
+            }
+        }
+        // Suppressions, per file (files with suppressions but no findings too: their
+        // suppressions are unused).
+        let mut grouped: HashMap<PathBuf, Vec<Finding>> = HashMap::new();
+        for f in per_crate.into_iter().flatten() {
+            grouped.entry(f.path.clone()).or_default().push(f);
+        }
+        for (path, pf) in &by_file {
+            if !pf.suppressions.is_empty() {
+                grouped.entry(path.to_path_buf()).or_default();
+            }
+        }
+        for (path, list) in grouped {
+            let before = kept.len();
+            match by_file.get(path.as_path()) {
+                Some(pf) => kept.extend(suppress::apply(
+                    list,
+                    &pf.suppressions,
+                    &path,
+                    &ran,
+                    &known_set,
+                    unused_level,
+                )),
+                None => kept.extend(list),
+            }
+            if kept.len() > before {
+                if let Some(pf) = by_file.get(path.as_path()) {
+                    outcome
+                        .sources
+                        .entry(path.clone())
+                        .or_insert_with(|| pf.source.clone());
+                }
+            }
         }
     }
-    let mut kept: Vec<Finding> = Vec::new();
-    for (path, list) in grouped {
-        match by_file.get(&path) {
-            Some(pf) => kept.extend(suppress::apply(
-                list,
-                &pf.suppressions,
-                &path,
-                &ran,
-                &known_set,
-                unused_level,
-            )),
-            None => kept.extend(list),
-        }
-    }
+    outcome.files = files.len();
     if let Some(focus) = &discovery.focus {
         kept.retain(|f| focus.contains(&f.path));
     }
@@ -232,12 +239,7 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
             parse::INTERNAL_ERROR => outcome.engine_errors += 1,
             _ => {}
         }
-        if let Some(pf) = by_file.get(&f.path) {
-            outcome
-                .sources
-                .entry(f.path.clone())
-                .or_insert_with(|| pf.source.clone());
-        } else if !outcome.sources.contains_key(&f.path) {
+        if !outcome.sources.contains_key(&f.path) {
             if let Ok(text) = std::fs::read_to_string(&f.path) {
                 outcome
                     .sources
@@ -245,6 +247,10 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
             }
         }
     }
+    let reported: BTreeSet<&Path> = kept.iter().map(|f| f.path.as_path()).collect();
+    outcome
+        .sources
+        .retain(|p, _| reported.contains(p.as_path()));
     outcome.findings = kept;
     Ok(outcome)
 }
@@ -283,6 +289,29 @@ fn source_name(cfg: &Config) -> String {
         .and_then(|p| p.file_name())
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "the config".into())
+}
+
+/// The discovery split into small batches of packages (loose files in larger batches).
+fn batches(discovery: &discover::Discovery) -> Vec<discover::Discovery> {
+    const PACKAGES_PER_BATCH: usize = 4;
+    const LOOSE_FILES_PER_BATCH: usize = 256;
+    let mut out = Vec::new();
+    let empty = || discover::Discovery {
+        config_root: discovery.config_root.clone(),
+        workspace_manifest: discovery.workspace_manifest.clone(),
+        ..discover::Discovery::default()
+    };
+    for chunk in discovery.packages.chunks(PACKAGES_PER_BATCH) {
+        let mut d = empty();
+        d.packages = chunk.to_vec();
+        out.push(d);
+    }
+    for chunk in discovery.loose_files.chunks(LOOSE_FILES_PER_BATCH) {
+        let mut d = empty();
+        d.loose_files = chunk.to_vec();
+        out.push(d);
+    }
+    out
 }
 
 /// Runs every enabled rule on one crate and collects its engine diagnostics.
