@@ -28,6 +28,8 @@ pub struct Options {
     pub jobs: Option<usize>,
     pub include_tests: bool,
     pub config: Option<PathBuf>,
+    /// Benchmark baseline: discover, read and parse every file, run no rule.
+    pub parse_only: bool,
 }
 
 /// The result of a run.
@@ -136,6 +138,11 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
         exclude,
         exclude_root: discovery.config_root.clone(),
         max_file_bytes: cfg.max_file_bytes(),
+        depth: if opts.parse_only {
+            parse::Depth::ModulesOnly
+        } else {
+            parse::Depth::Full
+        },
     };
 
     let pool = rayon::ThreadPoolBuilder::new()
@@ -184,6 +191,7 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
         let per_crate: Vec<Vec<Finding>> = pool.install(|| {
             crates
                 .par_iter()
+                .filter(|_| !opts.parse_only)
                 .map(|k| check_crate(k, &catalog, &plan, &cfg, include_tests))
                 .collect()
         });

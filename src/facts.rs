@@ -185,12 +185,28 @@ pub struct FnFacts {
 
 /// Extracts the facts of one parsed file whose module path is `module`.
 pub fn extract(file: &syn::File, module: &ModPath, file_is_test: bool) -> FileFacts {
+    extract_with(file, module, file_is_test, false)
+}
+
+/// Only the module tree (`mod` items), no fn bodies: the parse-only baseline of the
+/// benchmarks.
+pub fn extract_modules_only(file: &syn::File, module: &ModPath, file_is_test: bool) -> FileFacts {
+    extract_with(file, module, file_is_test, true)
+}
+
+fn extract_with(
+    file: &syn::File,
+    module: &ModPath,
+    file_is_test: bool,
+    modules_only: bool,
+) -> FileFacts {
     let mut facts = FileFacts::default();
     let mut ex = ItemWalker {
         facts: &mut facts,
         module: module.clone(),
         inline_dirs: Vec::new(),
         in_test: file_is_test,
+        modules_only,
     };
     ex.items(&file.items, file_is_test);
     facts.imported_roots.sort();
@@ -203,6 +219,7 @@ struct ItemWalker<'f> {
     module: ModPath,
     inline_dirs: Vec<String>,
     in_test: bool,
+    modules_only: bool,
 }
 
 pub fn has_cfg_test(attrs: &[syn::Attribute]) -> bool {
@@ -500,6 +517,9 @@ impl ItemWalker<'_> {
         in_test: bool,
         parent_fn: Option<usize>,
     ) {
+        if self.modules_only {
+            return;
+        }
         let name = unraw(&sig.ident);
         let is_async = sig.asyncness.is_some();
         let idx = self.facts.fns.len();

@@ -22,6 +22,7 @@ pub struct LoadOptions {
     pub exclude: globset::GlobSet,
     pub exclude_root: PathBuf,
     pub max_file_bytes: u64,
+    pub depth: parse::Depth,
 }
 
 /// One compilation target (lib, bin...) and the indices of its files in the crate's list.
@@ -116,7 +117,7 @@ pub fn load(discovery: &Discovery, opts: &LoadOptions) -> Vec<LoadedCrate> {
         let parsed: Vec<(Job, ParsedFile)> = jobs
             .into_par_iter()
             .map(|job| {
-                let file = parse_guarded(&job, opts.max_file_bytes);
+                let file = parse_guarded(&job, opts.max_file_bytes, opts.depth);
                 (job, file)
             })
             .collect();
@@ -177,9 +178,9 @@ fn crate_of_package(pkg: &Package) -> LoadedCrate {
 
 /// Parses a file; a panic inside the parser or an extractor becomes an internal-error
 /// diagnostic for that file instead of taking the run down.
-fn parse_guarded(job: &Job, max_bytes: u64) -> ParsedFile {
+fn parse_guarded(job: &Job, max_bytes: u64, depth: parse::Depth) -> ParsedFile {
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        parse::parse_file(&job.path, &job.module, job.is_test, max_bytes)
+        parse::parse_file(&job.path, &job.module, job.is_test, max_bytes, depth)
     }));
     match result {
         Ok(f) => f,

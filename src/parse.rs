@@ -48,7 +48,23 @@ impl ParsedFile {
 
 /// Reads, parses and extracts one file. Never panics on bad input: I/O problems, invalid
 /// UTF-8, oversized files and syntax errors become a [`FileError`].
-pub fn parse_file(path: &Path, module: &ModPath, is_test: bool, max_bytes: u64) -> ParsedFile {
+/// How much of a file to extract.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Depth {
+    /// Everything the rules need.
+    #[default]
+    Full,
+    /// Parse, and follow `mod` items only (the benchmarks' parse-only baseline).
+    ModulesOnly,
+}
+
+pub fn parse_file(
+    path: &Path,
+    module: &ModPath,
+    is_test: bool,
+    max_bytes: u64,
+    depth: Depth,
+) -> ParsedFile {
     let start = Range {
         start: Position { line: 1, column: 1 },
         end: Position { line: 1, column: 1 },
@@ -111,17 +127,30 @@ pub fn parse_file(path: &Path, module: &ModPath, is_test: bool, max_bytes: u64) 
     if let Some(stripped) = text.strip_prefix('\u{feff}') {
         text = stripped.to_string();
     }
-    parse_source(path, module, is_test, text)
+    parse_source_with(path, module, is_test, text, depth)
 }
 
 /// Parses a file's text (already read and decoded) and extracts its facts.
 pub fn parse_source(path: &Path, module: &ModPath, is_test: bool, text: String) -> ParsedFile {
+    parse_source_with(path, module, is_test, text, Depth::Full)
+}
+
+fn parse_source_with(
+    path: &Path,
+    module: &ModPath,
+    is_test: bool,
+    text: String,
+    depth: Depth,
+) -> ParsedFile {
     fault_injection(path);
     let suppressions = suppress::scan(&text);
     let result = match syn::parse_file(&text) {
         Ok(file) => {
             let file_is_test = is_test || facts::has_cfg_test(&file.attrs);
-            let facts = facts::extract(&file, module, file_is_test);
+            let facts = match depth {
+                Depth::Full => facts::extract(&file, module, file_is_test),
+                Depth::ModulesOnly => facts::extract_modules_only(&file, module, file_is_test),
+            };
             drop(file);
             Ok((facts, file_is_test))
         }
