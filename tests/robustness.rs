@@ -53,6 +53,19 @@ fn summary(doc: &serde_json::Value) -> Vec<(String, String, u64)> {
         .collect()
 }
 
+/// The first finding that satisfies `pred`.
+fn finding(
+    doc: &serde_json::Value,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> &serde_json::Value {
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| pred(f))
+        .unwrap_or_else(|| panic!("no such finding in {doc}"))
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("robustness")
@@ -98,22 +111,15 @@ fn non_utf8_and_bom_files() {
         "{got:?}"
     );
     // The BOM is not a column: `std::thread::sleep` starts at column 20.
-    let bom = doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .find(|f| f["path"].as_str().unwrap_or("").ends_with("bom.rs"))
-        .expect("finding in bom.rs");
+    let bom = finding(&doc, |f| {
+        f["path"].as_str().unwrap_or("").ends_with("bom.rs")
+    });
     assert_eq!(
         (bom["line"].as_u64(), bom["column"].as_u64()),
         (Some(1), Some(20))
     );
-    let msg = doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .find(|f| f["rule"] == "parse-error")
-        .and_then(|f| f["message"].as_str())
+    let msg = finding(&doc, |f| f["rule"] == "parse-error")["message"]
+        .as_str()
         .unwrap_or_default()
         .to_string();
     assert!(
@@ -316,12 +322,9 @@ fn malformed_manifests_and_empty_member_globs() {
         got.contains(&("blocking-in-async".into(), "lib.rs".into(), 2)),
         "{got:?}"
     );
-    let bad = doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .find(|f| f["rule"] == "manifest-error" && f["severity"] == "error")
-        .expect("manifest error");
+    let bad = finding(&doc, |f| {
+        f["rule"] == "manifest-error" && f["severity"] == "error"
+    });
     assert!(bad["path"]
         .as_str()
         .unwrap_or_default()
@@ -380,12 +383,8 @@ fn a_panic_in_one_file_is_an_internal_error_and_the_rest_is_reported() {
         got.contains(&("blocking-in-async".into(), "ok.rs".into(), 2)),
         "{got:?}"
     );
-    let msg = doc["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .find(|f| f["rule"] == "internal-error")
-        .and_then(|f| f["message"].as_str())
+    let msg = finding(&doc, |f| f["rule"] == "internal-error")["message"]
+        .as_str()
         .unwrap_or_default()
         .to_string();
     assert!(msg.contains("fault injected"), "{msg}");
