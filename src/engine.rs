@@ -18,6 +18,9 @@ use crate::rules::{self, RuleContext};
 use crate::source::{Position, Range, SourceText};
 use crate::suppress;
 
+/// Stack size of the threads that parse: syn recurses on nesting depth.
+const WORKER_STACK: usize = 256 * 1024 * 1024;
+
 /// What the user asked for (CLI flags; config is read by the engine).
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -147,7 +150,7 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.unwrap_or(0))
-        .stack_size(256 * 1024 * 1024)
+        .stack_size(WORKER_STACK)
         .thread_name(|i| format!("stateless-lint-{i}"))
         .build()
         .map_err(|e| UsageError(format!("cannot start worker threads: {e}")))?;
@@ -415,6 +418,23 @@ fn check_crate(
 /// on one in-memory source file, as a single-file crate. For fuzzing and embedding; the
 /// files of a real crate go through [`analyse`].
 pub fn analyse_source(text: &str) -> Vec<Finding> {
+    // syn recurses on nesting: run on a thread with the same large stack as the workers.
+    // A panic is passed on to the caller (the fuzzers look for them).
+    let owned = text.to_string();
+    match std::thread::Builder::new()
+        .name("stateless-lint-source".into())
+        .stack_size(WORKER_STACK)
+        .spawn(move || analyse_source_here(&owned))
+    {
+        Ok(handle) => match handle.join() {
+            Ok(findings) => findings,
+            Err(payload) => std::panic::resume_unwind(payload),
+        },
+        Err(_) => analyse_source_here(text),
+    }
+}
+
+fn analyse_source_here(text: &str) -> Vec<Finding> {
     let path = PathBuf::from("/fuzz/src/lib.rs");
     let file = parse::parse_source(&path, &Vec::new(), false, text.to_string());
     let krate = LoadedCrate {
