@@ -535,3 +535,29 @@ fn fuzz_regressions_stay_fixed() {
         "tests/fuzz-regressions holds the fuzzers' regression inputs"
     );
 }
+
+/// miette panics on a line of thousands of tabs; that finding falls back to a plain line and
+/// the report is still complete (found by the pipeline fuzzer).
+#[test]
+fn a_finding_miette_cannot_render_is_printed_plainly() {
+    let dir = scratch("long-tabs");
+    let seed = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz-regressions/pipeline/long-tab-line-render.rs");
+    std::fs::copy(&seed, dir.join("src/lib.rs")).expect("copy seed");
+    let o = bin().args(["--no-timing"]).arg(&dir).output().expect("run");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains(": error[blocking-in-async]: blocking call in async code"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("1 file analysed: 1 error, 0 warnings, 0 info\n"),
+        "{out}"
+    );
+}

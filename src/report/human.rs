@@ -105,6 +105,25 @@ impl Diagnostic for Rendered<'_> {
     }
 }
 
+/// One finding without a snippet: `path:line:col: level[rule]: message`, then the help.
+fn plain(f: &Finding, cwd: &Path, help: Option<&str>) -> String {
+    let mut s = format!(
+        "{}:{}:{}: {}[{}]: {}\n",
+        display_path(&f.path, cwd),
+        f.range.start.line,
+        f.range.start.column,
+        f.level,
+        f.rule,
+        f.message
+    );
+    if let Some(h) = help {
+        for line in h.lines() {
+            s.push_str(&format!("  {line}\n"));
+        }
+    }
+    s
+}
+
 pub struct HumanOptions {
     pub color: bool,
     pub show_elapsed: Option<Duration>,
@@ -167,8 +186,17 @@ pub fn render(outcome: &Outcome, cwd: &Path, opts: &HumanOptions) -> String {
             source,
             help: Some(help_lines.join("\n")).filter(|h| !h.is_empty()),
         };
-        if handler.render_report(&mut out, &diag).is_err() {
-            out.push_str(&format!("{}: {}\n", f.rule, f.message));
+        // miette can panic on pathological lines (thousands of tabs): fall back to a plain
+        // rendering of that one finding rather than losing the whole report.
+        let mut one = String::new();
+        let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handler.render_report(&mut one, &diag).is_ok()
+        }))
+        .unwrap_or(false);
+        if rendered {
+            out.push_str(&one);
+        } else {
+            out.push_str(&plain(f, cwd, diag.help.as_deref()));
         }
         out.push('\n');
     }
