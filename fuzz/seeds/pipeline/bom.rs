@@ -1,0 +1,2 @@
+﻿//! bom
+async fn f() { std::fs::read("a"); }

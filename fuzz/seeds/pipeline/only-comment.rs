@@ -1,0 +1,1 @@
+// stateless-lint: allow(blocking-in-async)
