@@ -14,6 +14,19 @@ use stateless_lint::source::SourceText;
 /// Same as `.stack_size(..)` of the thread pool in `engine::analyse`.
 const STACK: usize = 256 * 1024 * 1024;
 
+/// libFuzzer's `-timeout` is a SIGALRM whose handler only acts on the fuzzing (main) thread;
+/// a process-directed signal goes to a running thread, so the worker (and the thread
+/// `analyse_source` starts, which inherits the mask) must block it or hangs go unreported.
+fn block_sigalrm() {
+    // SAFETY: plain libc calls on a local, zero-initialised signal set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGALRM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -23,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
         std::thread::Builder::new()
             .stack_size(STACK)
             .spawn_scoped(s, || {
+                block_sigalrm();
                 let findings = analyse_source(&text);
                 let path = PathBuf::from("/fuzz/src/lib.rs");
                 let mut sources = HashMap::new();
