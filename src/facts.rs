@@ -207,6 +207,8 @@ fn extract_with(
         inline_dirs: Vec::new(),
         in_test: file_is_test,
         modules_only,
+        macro_depth: 0,
+        fn_depth: 0,
     };
     ex.items(&file.items, file_is_test);
     facts.imported_roots.sort();
@@ -220,7 +222,19 @@ struct ItemWalker<'f> {
     inline_dirs: Vec<String>,
     in_test: bool,
     modules_only: bool,
+    /// Item macros being expanded around the current item.
+    macro_depth: u32,
+    /// Fn items being walked around the current fn (`fn a() { fn b() { .. } }`).
+    fn_depth: u32,
 }
+
+/// Deepest inline `mod a { mod b { .. } }` nesting read; deeper modules are skipped (every
+/// module stores its full path, so unbounded nesting costs quadratic memory).
+const MAX_INLINE_MOD_DEPTH: usize = 64;
+/// Deepest nesting of item-wrapping macros read (each level re-parses its whole body).
+const MAX_ITEM_MACRO_DEPTH: u32 = 8;
+/// Deepest nesting of fn items inside fn bodies read (each level clones its nested fns).
+const MAX_FN_DEPTH: u32 = 16;
 
 pub fn has_cfg_test(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
@@ -436,6 +450,7 @@ impl ItemWalker<'_> {
                     })
                     .collect();
                 match &md.content {
+                    Some(_) if self.inline_dirs.len() >= MAX_INLINE_MOD_DEPTH => {}
                     Some((_, items)) => {
                         let saved_test = self.in_test;
                         self.in_test = test;
@@ -494,13 +509,17 @@ impl ItemWalker<'_> {
             syn::Item::Macro(mac) => {
                 if let Some(id) = &mac.ident {
                     self.facts.modules[m].items.push(id.to_string());
-                } else if !mac.mac.path.is_ident("macro_rules") {
+                } else if !mac.mac.path.is_ident("macro_rules")
+                    && self.macro_depth < MAX_ITEM_MACRO_DEPTH
+                {
                     // Item-wrapping macros (`cfg_rt! { pub mod runtime; }`, `cfg_if!`-free
                     // feature gates): read the items they wrap as if written here.
                     if let Ok(file) = syn::parse2::<syn::File>(mac.mac.tokens.clone()) {
+                        self.macro_depth += 1;
                         for inner in &file.items {
                             self.item(inner, m);
                         }
+                        self.macro_depth -= 1;
                     }
                 }
             }
@@ -574,6 +593,7 @@ impl ItemWalker<'_> {
             scope: 0,
             bindings: vec![Default::default()],
             nested: Vec::new(),
+            collect_nested: self.fn_depth < MAX_FN_DEPTH,
             pending_arg_of: None,
             awaited_next: false,
             depth: 0,
@@ -588,11 +608,13 @@ impl ItemWalker<'_> {
         f.calls = bw.f.calls;
         f.refs = bw.f.refs;
         f.imports = bw.f.imports;
+        self.fn_depth += 1;
         for nf in nested {
             // Nested fn items are fns of their own, resolvable from the enclosing body.
             let test = in_test || has_cfg_test(&nf.attrs);
             self.function(&nf.attrs, &nf.sig, Some(&nf.block), None, test, Some(idx));
         }
+        self.fn_depth -= 1;
     }
 }
 
@@ -723,6 +745,8 @@ struct BodyWalker {
     bindings: Vec<Vec<(String, TypeExpr)>>,
     /// Nested fn items, extracted after the body.
     nested: Vec<syn::ItemFn>,
+    /// False past [`MAX_FN_DEPTH`]: nested fn items are not cloned or analysed.
+    collect_nested: bool,
     /// When set, the next closure visited is an argument of this call.
     pending_arg_of: Option<usize>,
     /// Set while visiting the operand of `.await`.
@@ -1087,7 +1111,7 @@ impl<'ast> Visit<'ast> for BodyWalker {
                 let ty = l.init.as_ref().and_then(|i| self.expr_type(&i.expr));
                 self.bind_pat(&l.pat, ty);
             }
-            syn::Stmt::Item(syn::Item::Fn(f)) => self.nested.push(f.clone()),
+            syn::Stmt::Item(syn::Item::Fn(f)) if self.collect_nested => self.nested.push(f.clone()),
             syn::Stmt::Item(syn::Item::Use(u)) => {
                 let mut prefix = Vec::new();
                 let module = self.f.module.clone();

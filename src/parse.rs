@@ -144,7 +144,7 @@ fn parse_source_with(
 ) -> ParsedFile {
     fault_injection(path);
     let suppressions = suppress::scan(&text);
-    let result = match syn::parse_file(&text) {
+    let result = match nesting_check(&text).and_then(|()| syn::parse_file(&text)) {
         Ok(file) => {
             let file_is_test = is_test || facts::has_cfg_test(&file.attrs);
             let facts = match depth {
@@ -192,6 +192,146 @@ fn fault_injection(path: &Path) {
     if let Some(name) = std::env::var_os("STATELESS_LINT_TEST_PANIC_IN") {
         if path.file_name() == Some(name.as_os_str()) {
             panic!("fault injected by STATELESS_LINT_TEST_PANIC_IN");
+        }
+    }
+}
+
+/// Deepest syntactic nesting parsed. `syn` recurses once per level with no limit of its own,
+/// and a stack overflow aborts the whole process, so deeper files are a parse error.
+pub const MAX_NESTING: usize = 12_000;
+
+/// An upper bound on how deep `syn` (and the macro-body parsing in `facts`) will recurse on
+/// `text`, computed without recursion: bracket groups, plus what nests without brackets:
+/// unclosed `<`, prefix operators (`&`, `*`, `!`, `-`, `|`, `.` where no operand precedes),
+/// assignments and `return`-like keywords (the last two per `,`/`;`-separated segment).
+fn nesting_check(text: &str) -> syn::Result<()> {
+    use proc_macro2::{Spacing, TokenStream, TokenTree};
+    let Ok(tokens) = text.parse::<TokenStream>() else {
+        // Lexing errors are reported by `syn::parse_file` itself.
+        return Ok(());
+    };
+    let too_deep = |span| {
+        syn::Error::new(
+            span,
+            format!("nesting deeper than {MAX_NESTING} levels is not analysed"),
+        )
+    };
+    #[derive(Clone, Copy, Default)]
+    struct Level {
+        /// Nesting of the enclosing group.
+        base: usize,
+        /// Unclosed `<` in the current statement.
+        angle: usize,
+        /// Prefix operators, assignments and keywords in the current segment.
+        prefix: usize,
+    }
+    impl Level {
+        fn get(self) -> usize {
+            self.base + self.angle + self.prefix
+        }
+    }
+    // Enclosing groups: their remaining tokens and their level.
+    let mut stack: Vec<(proc_macro2::token_stream::IntoIter, Level, bool)> = Vec::new();
+    let mut iter = tokens.into_iter();
+    let mut lv = Level::default();
+    // What the previous token was: the end of an operand (so an operator is binary), a
+    // punctuation character, a `'` (so the ident is a lifetime).
+    let (mut after_operand, mut after_punct, mut after_quote) = (false, false, false);
+    // The last two punctuation characters.
+    let (mut prev, mut prev2) = (' ', ' ');
+    let mut pending_reset = false;
+    loop {
+        let Some(tt) = iter.next() else {
+            (prev, prev2) = (' ', ' ');
+            let Some((outer, l, brace)) = stack.pop() else {
+                return Ok(());
+            };
+            (iter, lv) = (outer, l);
+            // A `{ .. }` usually ends an item or a block-like statement, and then what follows
+            // is not nested in what came before (`-> &T { .. }` then the next item); unless
+            // an operator continues the expression (`return { .. } + return { .. }`).
+            pending_reset = brace;
+            (after_operand, after_punct, after_quote) = (true, false, false);
+            continue;
+        };
+        if !matches!(tt, TokenTree::Punct(_)) {
+            (prev, prev2) = (' ', ' ');
+        }
+        if std::mem::take(&mut pending_reset)
+            && !matches!(&tt, TokenTree::Punct(p) if p.as_char() != '#')
+        {
+            (lv.angle, lv.prefix) = (0, 0);
+        }
+        match &tt {
+            TokenTree::Group(g) => {
+                if lv.get() + 1 > MAX_NESTING {
+                    return Err(too_deep(g.span_open()));
+                }
+                let inner = g.stream().into_iter();
+                let brace = g.delimiter() == proc_macro2::Delimiter::Brace;
+                stack.push((std::mem::replace(&mut iter, inner), lv, brace));
+                lv = Level {
+                    base: lv.get() + 1,
+                    angle: 0,
+                    prefix: 0,
+                };
+                (after_operand, after_punct, after_quote) = (false, false, false);
+                continue;
+            }
+            TokenTree::Punct(p) => {
+                match p.as_char() {
+                    ',' => lv.prefix = 0,
+                    ';' => (lv.angle, lv.prefix) = (0, 0),
+                    '<' => lv.angle += 1,
+                    '>' => lv.angle = lv.angle.saturating_sub(1),
+                    // `a = b`, `a += b` (right-associative), not `==`, `!=`, `<=`, `>=`, `=>`.
+                    '=' if p.spacing() == Spacing::Alone
+                        && (!matches!(prev, '=' | '!' | '<' | '>') || prev == prev2) =>
+                    {
+                        lv.prefix += 1
+                    }
+                    '&' | '*' | '!' | '-' | '|' if !after_operand => lv.prefix += 1,
+                    '.' if !after_operand && !after_punct => lv.prefix += 1,
+                    _ => {}
+                }
+                after_quote = p.as_char() == '\'';
+                (prev2, prev) = (prev, p.as_char());
+                (after_operand, after_punct) = (false, true);
+            }
+            TokenTree::Ident(i) => {
+                let word = i.to_string();
+                let keyword = matches!(
+                    word.as_str(),
+                    "return" | "break" | "yield" | "become" | "move" | "dyn" | "impl" | "box"
+                );
+                if keyword && !after_operand {
+                    lv.prefix += 1;
+                }
+                let not_operand = keyword
+                    || after_quote
+                    || matches!(
+                        word.as_str(),
+                        "as" | "in"
+                            | "let"
+                            | "mut"
+                            | "ref"
+                            | "if"
+                            | "match"
+                            | "while"
+                            | "else"
+                            | "const"
+                            | "static"
+                            | "unsafe"
+                            | "async"
+                    );
+                (after_operand, after_punct, after_quote) = (!not_operand, false, false);
+            }
+            TokenTree::Literal(_) => {
+                (after_operand, after_punct, after_quote) = (true, false, false)
+            }
+        }
+        if lv.get() > MAX_NESTING {
+            return Err(too_deep(tt.span()));
         }
     }
 }

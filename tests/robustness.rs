@@ -552,10 +552,9 @@ fn a_finding_miette_cannot_render_is_printed_plainly() {
         String::from_utf8_lossy(&o.stderr)
     );
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        out.contains(": error[blocking-in-async]: blocking call in async code"),
-        "{out}"
-    );
+    // Lines too long for a snippet are reported with their position instead.
+    assert!(out.contains("lib.rs:1:17015"), "{out}");
+    assert!(out.contains("blocking call in async code"), "{out}");
     assert!(
         out.ends_with("1 file analysed: 1 error, 0 warnings, 0 info\n"),
         "{out}"

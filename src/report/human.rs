@@ -124,6 +124,21 @@ fn plain(f: &Finding, cwd: &Path, help: Option<&str>) -> String {
     s
 }
 
+/// Longest line shown in a snippet. miette pads up to a label's column with `{:width$}`, which
+/// panics past `u16::MAX` columns (tabs count 4), and every finding on a long line would
+/// print the whole line again (quadratic output); such a finding is printed with its
+/// location and no snippet.
+const MAX_SNIPPET_LINE: usize = 4096;
+
+fn line_too_long(text: &SourceText, range: crate::source::Range) -> bool {
+    let start = text.offset(range.start).min(text.text.len());
+    let line_start = text.text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text.text[start..]
+        .find('\n')
+        .map_or(text.text.len(), |i| start + i);
+    line_end - line_start > MAX_SNIPPET_LINE
+}
+
 pub struct HumanOptions {
     pub color: bool,
     pub show_elapsed: Option<Duration>,
@@ -147,7 +162,7 @@ pub fn render(outcome: &Outcome, cwd: &Path, opts: &HumanOptions) -> String {
             name: display_path(&f.path, cwd),
             text: text.clone(),
         });
-        let source = source.filter(|s| !s.text.text.is_empty());
+        let source = source.filter(|s| !s.text.text.is_empty() && !line_too_long(&s.text, f.range));
         let mut help_lines: Vec<String> = Vec::new();
         if let Some(h) = &f.help {
             help_lines.push(h.clone());
