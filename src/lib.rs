@@ -18,6 +18,7 @@ pub mod parse;
 pub mod report;
 pub mod rules;
 pub mod source;
+pub mod summary;
 pub mod suppress;
 
 /// Engine diagnostic for Cargo.toml and workspace problems.
