@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod dataflow;
 pub mod discover;
 pub mod engine;
 pub mod facts;
