@@ -211,16 +211,22 @@ pub struct MacroSite {
     pub args: Vec<Operand>,
     /// Number of calls recorded before it (for ordering against calls).
     pub after_call: usize,
+    /// Calls recorded inside its arguments are `after_call..calls_end`
+    /// (`assert!(id.len() < 10)` holds the `len` call).
+    pub calls_end: usize,
 }
 
 /// `base[index]` or `base[a..b]`.
 #[derive(Clone, Debug)]
 pub struct IndexSite {
     pub base: Operand,
+    /// The index; for a range (`a[i..j]`), the tuple of its bounds.
     pub index: Operand,
     pub is_range: bool,
     pub range: Range,
     pub scope: usize,
+    /// Number of calls recorded before it (for data flow at this point).
+    pub after_call: usize,
 }
 
 /// An assignment to a place that is not a plain local (`state.hits += 1`, `*guard = v`).
@@ -1281,6 +1287,7 @@ impl BodyWalker {
             scope: self.scope,
             args,
             after_call,
+            calls_end: self.f.calls.len(),
         });
         self.nodes
             .insert(node_key(mac, NodeKind::Macro), self.f.macros.len() - 1);
@@ -1397,6 +1404,10 @@ impl BodyWalker {
                     .map(|x| self.operand_depth(x, d))
                     .collect(),
             ),
+            // An element of the base: data flow treats `parts[1]` like a field of `parts`.
+            Expr::Index(ix) => {
+                Operand::Field(Box::new(self.operand_depth(&ix.expr, d)), "[]".into())
+            }
             Expr::Field(f) => {
                 let name = match &f.member {
                     syn::Member::Named(n) => unraw(n),
@@ -1810,13 +1821,23 @@ impl BodyWalker {
                 self.visit_expr(&ix.index);
                 let is_range = matches!(strip_parens(&ix.index), Expr::Range(_));
                 let base = self.operand(&ix.expr);
-                let index = self.operand(&ix.index);
+                let index = match strip_parens(&ix.index) {
+                    Expr::Range(r) => Operand::Tuple(
+                        r.start
+                            .iter()
+                            .chain(r.end.iter())
+                            .map(|e| self.operand(e))
+                            .collect(),
+                    ),
+                    other => self.operand(other),
+                };
                 self.f.indexes.push(IndexSite {
                     base,
                     index,
                     is_range,
                     range: Range::of(ix),
                     scope: self.scope,
+                    after_call: self.f.calls.len(),
                 });
             }
             Expr::Return(r) => {
@@ -2194,6 +2215,30 @@ mod tests {
     }
 
     #[test]
+    fn index_ranges_and_macro_calls() {
+        let f = facts(
+            r#"fn h(slug: String, n: usize) {
+                assert!(slug.len() < 10);
+                let head = &slug[1..n];
+                let c = slug.as_bytes()[0];
+            }"#,
+        );
+        let h = fn_named(&f, "h");
+        let assert = &h.macros[0];
+        assert_eq!((assert.after_call, assert.calls_end), (0, 1));
+        assert_eq!(
+            h.indexes[0].index,
+            Operand::Tuple(vec![Operand::Lit("1".into()), Operand::Local("n".into())])
+        );
+        assert!(h.indexes[0].is_range);
+        let Operand::Field(base, name) = &h.lets[1].value else {
+            panic!("{:?}", h.lets[1].value)
+        };
+        assert_eq!(name, "[]");
+        assert!(matches!(**base, Operand::Call(_)));
+    }
+
+    #[test]
     fn macros_statics_params_and_indexes() {
         let f = facts(
             r#"
@@ -2238,6 +2283,8 @@ mod tests {
             "Option<Claims>"
         );
         assert_eq!(h.indexes[0].base, Operand::Local("parts".into()));
+        // `split` and `collect` come before the index.
+        assert_eq!(h.indexes[0].after_call, 2);
         assert_eq!(h.macros[0].path, ["println"]);
         let path = h
             .macros

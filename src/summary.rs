@@ -199,7 +199,7 @@ pub enum Operand {
     Tuple(Vec<Operand>),
     /// `[a, b]` or `vec![a, b]`.
     Array(Vec<Operand>),
-    /// `base.name`.
+    /// `base.name`; an index `base[i]` is `Field(base, "[]")`.
     Field(Box<Operand>, String),
     /// `Name { field: value, .. }`.
     Struct(Vec<String>, Vec<(String, Operand)>),
