@@ -7,6 +7,8 @@ use crate::finding::{Finding, Level};
 use crate::model::CrateModel;
 
 pub mod blocking_in_async;
+pub mod panic_on_request_input;
+pub mod request_input;
 
 /// A rule's metadata. `docs` is the rule's doc comment (`## What it does` ...).
 #[derive(Debug)]
@@ -86,7 +88,10 @@ pub trait Rule: Sync {
 
 /// Every rule, sorted by id.
 pub fn all() -> &'static [&'static dyn Rule] {
-    &[&blocking_in_async::BlockingInAsync]
+    &[
+        &blocking_in_async::BlockingInAsync,
+        &panic_on_request_input::PanicOnRequestInput,
+    ]
 }
 
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
