@@ -57,10 +57,14 @@ declare_rule! {
     /// Not flagged: `lock()`/`read()`/`write()` unwraps (poisoning, not input),
     /// `unwrap_or`/`unwrap_or_default`/`unwrap_or_else`, `?`, `Regex::new("..").unwrap()` on a
     /// constant, unwraps of values the server built, start-up code (`main` and what only
-    /// `main` calls), test code. An `unwrap()` of a local that the fn also checks with
-    /// `is_some`/`is_none`/`is_ok`/`is_err`, and indexing of a local whose `len()`/
-    /// `is_empty()` the fn checks, are taken as guarded. Indexing a `serde_json::Value`
-    /// never panics (it yields `Null`) and is not flagged.
+    /// `main` calls), test code. An `unwrap()` of a place (`q.tag`, `data.code`) that the fn
+    /// also checks with `is_some`/`is_none`/`is_ok`/`is_err` or passes to a validation call
+    /// (a fn named `check*`, `ensure*`, `require*`, `validate*`, `assert*`), and indexing of a
+    /// place whose `len()`/`is_empty()` the fn checks, are taken as guarded; checks a handler
+    /// makes before passing the value to a helper count in the helper. Indexing a
+    /// `serde_json::Value` never panics (it yields `Null`) and is not flagged, nor is `v[..]`.
+    /// A crate-local constructor (a fn returning `Self { .. }`) does not carry request data
+    /// into the record it builds.
     ///
     /// ## Why is this bad?
     /// A panic in a handler is an outage for that request, triggered by the client: axum,
@@ -96,7 +100,9 @@ declare_rule! {
     /// (`q.ids.iter().map(|s| s.parse().unwrap())`) and `match`/`if` expressions used as
     /// values are not followed. A `panic!()` whose enclosing `if`/`match` tests request data
     /// but whose message does not mention it is not seen. A length or `is_some` check
-    /// anywhere in the fn counts as a guard, even when it does not dominate the panic.
+    /// anywhere in the fn counts as a guard, even when it does not dominate the panic; other
+    /// guards (`if set.contains(&x.id) { x.id.unwrap() }`, an earlier `match`) are not
+    /// understood and such an `unwrap()` is reported.
     /// `debug_assert!` is not flagged (it is compiled out of release builds).
     pub static META = {
         id: "panic-on-request-input",
@@ -163,7 +169,8 @@ impl Rule for PanicOnRequestInput {
                 params.iter().map(|(p, (s, _))| (*p, s.clone())).collect();
             let calls: BTreeMap<usize, HelperCall> =
                 params.into_iter().map(|(p, (_, c))| (p, c)).collect();
-            let fa = FnAnalysis::new(&analysis, helper, &sources);
+            let mut fa = FnAnalysis::new(&analysis, helper, &sources);
+            fa.extra_guards = calls.values().flat_map(|c| c.guards.clone()).collect();
             fa.sinks(cx, Some(&calls), out);
         }
     }
@@ -189,12 +196,28 @@ struct Source<'c> {
     map: bool,
 }
 
+/// A local and a field path under it: `("data", ["send_id"])` for `data.send_id`.
+type Place = (String, Vec<String>);
+
+/// How a place is checked before use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Guard {
+    /// `is_some`/`is_none`/`is_ok`/`is_err`: guards an `unwrap()`.
+    Presence,
+    /// `len`/`is_empty`: guards an index.
+    Length,
+    /// Passed to a validation fn (`check_is_some(..)?`, `validate_len(..)`): guards both.
+    Validated,
+}
+
 /// Where request data enters a helper: the handler and its call.
 #[derive(Clone, Debug)]
 struct HelperCall {
     handler: FnId,
     range: Range,
     param_name: String,
+    /// The handler's checks of the value passed, re-rooted at the helper's parameter.
+    guards: Vec<(Place, Guard)>,
 }
 
 /// The request sources among a fn's parameters; empty when it is not a handler.
@@ -419,9 +442,12 @@ impl Analysis<'_, '_> {
             })
             .collect();
         let fa = FnAnalysis::with_depth(self, id, &all, depth + 1);
+        // A constructor (`Self { .. }`, `Ok(Self { .. })`) mixes request data into a record the
+        // server builds; unwrapping its fields later is not a panic on the input.
         let mut params: Vec<usize> = f
             .returns
             .iter()
+            .filter(|r| !is_constructed(f, r))
             .flat_map(|r| fa.tainted_params(r, f.calls.len()))
             .collect();
         params.sort_unstable();
@@ -441,6 +467,8 @@ struct FnAnalysis<'x, 'm, 'a, 'c> {
     flow: Flow<'m>,
     sources: &'x BTreeMap<usize, Source<'c>>,
     depth: u32,
+    /// Checks made by the handler that passed request data to this helper.
+    extra_guards: Vec<(Place, Guard)>,
     /// Nested queries (through helpers' arguments) in progress.
     nesting: Cell<u32>,
 }
@@ -464,6 +492,7 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
             flow: Flow::new(f),
             sources,
             depth,
+            extra_guards: Vec::new(),
             nesting: Cell::new(0),
         }
     }
@@ -598,22 +627,93 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
         Some((p, what))
     }
 
-    /// Locals the fn checks (`x.is_some()`, `parts.len()`), by check.
-    fn guarded(&self, local: &str, checks: &[&str]) -> bool {
-        self.f.calls.iter().any(|c| match (&c.callee, &c.receiver) {
-            (Callee::Method { name, .. }, Some(r)) => {
-                checks.contains(&name.as_str())
-                    && self.an.cat.guards.contains(name)
-                    && matches!(r.root(), Operand::Local(n) if n == local)
+    /// The place an operand names: `data.send_id` in `data.send_id.as_ref()`, looking
+    /// through copies and views.
+    fn place(&self, op: &Operand) -> Option<Place> {
+        let cat = self.an.cat;
+        let mut fields = Vec::new();
+        let mut op = op;
+        for _ in 0..32 {
+            match op {
+                Operand::Local(n) => {
+                    fields.reverse();
+                    return Some((n.clone(), fields));
+                }
+                Operand::Field(b, n) => {
+                    fields.push(n.clone());
+                    op = b;
+                }
+                Operand::Call(j) => {
+                    let c = &self.f.calls[*j];
+                    match &c.callee {
+                        Callee::Method { name, .. }
+                            if cat.copies.contains(name) || name == "as_str" =>
+                        {
+                            op = c.receiver.as_ref()?;
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => return None,
             }
-            _ => false,
-        })
+        }
+        None
+    }
+
+    /// The places this fn checks before using them: `x.is_some()`, `parts.len()`,
+    /// `check_is_some(data.code.as_ref(), ..)?` (a call named like a validation), plus the
+    /// checks a handler made before passing the value to this helper.
+    fn guards(&self) -> Vec<(Place, Guard)> {
+        let cat = self.an.cat;
+        let mut out = self.extra_guards.clone();
+        for c in &self.f.calls {
+            match &c.callee {
+                Callee::Method { name, .. } if cat.guards.contains(name) => {
+                    let kind = if matches!(name.as_str(), "len" | "is_empty") {
+                        Guard::Length
+                    } else {
+                        Guard::Presence
+                    };
+                    if let Some(p) = c.receiver.as_ref().and_then(|r| self.place(r)) {
+                        out.push((p, kind));
+                    }
+                }
+                _ => {}
+            }
+            let callee_name = match &c.callee {
+                Callee::Method { name, .. } => name.as_str(),
+                Callee::Path(segs) => segs.last().map(String::as_str).unwrap_or(""),
+            };
+            if cat
+                .guard_fn_prefixes
+                .iter()
+                .any(|pre| callee_name.starts_with(pre.as_str()))
+            {
+                out.extend(
+                    c.args
+                        .iter()
+                        .filter_map(|a| self.place(a))
+                        .map(|p| (p, Guard::Validated)),
+                );
+            }
+        }
+        out
+    }
+
+    fn guarded(&self, guards: &[(Place, Guard)], op: &Operand, kind: Guard) -> bool {
+        let Some(p) = self.place(op) else {
+            return false;
+        };
+        guards
+            .iter()
+            .any(|(g, k)| *g == p && (*k == kind || *k == Guard::Validated))
     }
 
     /// The parameters of crate-local helpers that receive request data here.
     fn helper_taints(&self) -> BTreeMap<FnId, BTreeMap<usize, (Source<'c>, HelperCall)>> {
         let model = self.an.model;
         let mut out: BTreeMap<FnId, BTreeMap<usize, (Source<'c>, HelperCall)>> = BTreeMap::new();
+        let caller_guards = self.guards();
         for (ci, call) in self.f.calls.iter().enumerate() {
             let CallTarget::Local(callee) = model.call_target(self.id, ci) else {
                 continue;
@@ -641,12 +741,22 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
                 if !matches!(arg, Operand::Local(_)) {
                     s.request_object = false;
                 }
+                let param_name = param.names.first().cloned().unwrap_or_default();
+                let guards = match self.place(arg) {
+                    Some((root, fields)) => caller_guards
+                        .iter()
+                        .filter(|((r, fs), _)| *r == root && fs.starts_with(&fields))
+                        .map(|((_, fs), k)| ((param_name.clone(), fs[fields.len()..].to_vec()), *k))
+                        .collect(),
+                    None => Vec::new(),
+                };
                 out.entry(*callee).or_default().entry(pi).or_insert((
                     s,
                     HelperCall {
                         handler: self.id,
                         range: call.range,
-                        param_name: param.names.first().cloned().unwrap_or_default(),
+                        param_name,
+                        guards,
                     },
                 ));
             }
@@ -663,6 +773,7 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
     ) {
         let cat = self.an.cat;
         let f = self.f;
+        let guards = self.guards();
         let emit =
             |out: &mut Vec<Finding>, p: usize, range: Range, message: String, label: &str| {
                 out.push(self.finding(cx, p, range, message, label, via));
@@ -675,10 +786,8 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
                 continue;
             }
             let Some(recv) = &call.receiver else { continue };
-            if let Operand::Local(l) = recv.root() {
-                if self.guarded(l, &["is_some", "is_none", "is_ok", "is_err"]) {
-                    continue;
-                }
+            if self.guarded(&guards, recv, Guard::Presence) {
+                continue;
             }
             let Some((p, what)) = self.derived(recv, ci) else {
                 continue;
@@ -749,12 +858,16 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
             emit(out, p, m.range, message, label);
         }
         for ix in &f.indexes {
+            // `&v[..]` is the whole value: it never panics.
+            if ix.is_range && matches!(&ix.index, Operand::Tuple(b) if b.is_empty()) {
+                continue;
+            }
             let base = self.derived(&ix.base, ix.after_call);
             let index = self.derived(&ix.index, ix.after_call);
             if let Some((p, what)) = &base {
                 let p = *p;
                 let s = &self.sources[&p];
-                let guarded = matches!(ix.base.root(), Operand::Local(l) if self.guarded(l, &["len", "is_empty"]));
+                let guarded = self.guarded(&guards, &ix.base, Guard::Length);
                 let by_key = matches!(ix.index, Operand::Str(_));
                 if !guarded && !s.json_value && (!by_key || s.map) {
                     let (message, label) = if by_key {
@@ -874,6 +987,18 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
             }),
             notes,
         }
+    }
+}
+
+/// A struct literal, possibly wrapped in `Ok(..)`/`Some(..)`.
+fn is_constructed(f: &FnFacts, op: &Operand) -> bool {
+    match op {
+        Operand::Struct(..) => true,
+        Operand::Call(i) => f.calls.get(*i).is_some_and(|c| {
+            matches!(&c.callee, Callee::Path(p) if matches!(p.as_slice(), [one] if one == "Ok" || one == "Some"))
+                && c.args.first().is_some_and(|a| matches!(a, Operand::Struct(..)))
+        }),
+        _ => false,
     }
 }
 

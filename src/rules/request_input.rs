@@ -85,6 +85,7 @@ struct Sink {
     methods: Vec<String>,
     macros: Vec<String>,
     guards: Vec<String>,
+    guard_fn_prefixes: Vec<String>,
 }
 
 /// The catalog, indexed.
@@ -114,6 +115,8 @@ pub struct RequestCatalog {
     pub sink_methods: HashSet<String>,
     pub sink_macros: HashSet<String>,
     pub guards: HashSet<String>,
+    /// Calls named like a validation (`check_is_some(x)?`) guard the places passed to them.
+    pub guard_fn_prefixes: Vec<String>,
 }
 
 fn set(v: Vec<String>) -> HashSet<String> {
@@ -188,6 +191,7 @@ impl RequestCatalog {
             sink_methods: set(file.sink.methods),
             sink_macros: set(file.sink.macros),
             guards: set(file.sink.guards),
+            guard_fn_prefixes: file.sink.guard_fn_prefixes,
         })
     }
 
