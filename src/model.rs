@@ -1095,6 +1095,7 @@ mod tests {
             dir: PathBuf::from("/virtual"),
             manifest: None,
             manifest_path: None,
+            release_panic_abort: None,
             targets: vec![LoadedTarget {
                 name: "demo".into(),
                 kind: TargetKind::Lib,

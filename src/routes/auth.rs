@@ -132,8 +132,12 @@ fn type_protects(
     }
     if last == "TypedHeader" {
         let inner = ty.args.first()?;
-        return (inner.last() == "Authorization")
-            .then(|| format!("the `{}` extractor (rejects requests without the header)", ty.display()));
+        return (inner.last() == "Authorization").then(|| {
+            format!(
+                "the `{}` extractor (rejects requests without the header)",
+                ty.display()
+            )
+        });
     }
     if facts.security_schemes.contains(last) {
         return Some(format!("the poem-openapi security scheme `{last}`"));
@@ -153,7 +157,9 @@ fn type_protects(
                 match cat.auth_name(last) {
                     Some(true) => return Some(format!("the `{last}` extractor")),
                     Some(false) if is_extractor => {
-                        return Some(format!("the `{last}` extractor (a `FromRequest` impl in this crate)"))
+                        return Some(format!(
+                            "the `{last}` extractor (a `FromRequest` impl in this crate)"
+                        ))
                     }
                     _ => {}
                 }
@@ -165,7 +171,10 @@ fn type_protects(
 
 /// Extractor wrappers whose own name says nothing (`Extension<AdminToken>` is data).
 fn is_wrapper(name: &str) -> bool {
-    matches!(name, "Extension" | "State" | "Data" | "Json" | "Form" | "Query" | "Path")
+    matches!(
+        name,
+        "Extension" | "State" | "Data" | "Json" | "Form" | "Query" | "Path"
+    )
 }
 
 /// Classifies a middleware value applied at `site`. Tuples and `ServiceBuilder` stacks give
@@ -186,7 +195,11 @@ fn layer(name: String, kind: LayerKind, site: &Site) -> Layer {
 
 fn classify_into(eval: &Eval<'_, '_>, node: &Node, site: &Site, out: &mut Vec<Layer>, depth: u32) {
     if depth > 16 {
-        out.push(layer("?".into(), LayerKind::Unknown("nested too deep".into()), site));
+        out.push(layer(
+            "?".into(),
+            LayerKind::Unknown("nested too deep".into()),
+            site,
+        ));
         return;
     }
     let cat = RouteCatalog::builtin();
@@ -208,10 +221,18 @@ fn classify_into(eval: &Eval<'_, '_>, node: &Node, site: &Site, out: &mut Vec<La
                 for (sctx, s) in &steps {
                     let m = eval.callee(sctx, *s);
                     match m.method().unwrap_or("") {
-                        "layer" => classify_into(eval, &eval.arg(sctx, *s, 0), site, out, depth + 1),
-                        "catch_panic" => out.push(layer("catch_panic()".into(), LayerKind::PanicCatcher, site)),
-                        "compression" => out.push(layer("compression()".into(), LayerKind::Compression, site)),
-                        name @ ("validate_request_header" | "require_authorization" | "async_require_authorization") => out.push(layer(
+                        "layer" => {
+                            classify_into(eval, &eval.arg(sctx, *s, 0), site, out, depth + 1)
+                        }
+                        "catch_panic" => {
+                            out.push(layer("catch_panic()".into(), LayerKind::PanicCatcher, site))
+                        }
+                        "compression" => {
+                            out.push(layer("compression()".into(), LayerKind::Compression, site))
+                        }
+                        name @ ("validate_request_header"
+                        | "require_authorization"
+                        | "async_require_authorization") => out.push(layer(
                             format!("{name}()"),
                             LayerKind::Auth(format!("tower-http `{name}`")),
                             site,
@@ -229,7 +250,9 @@ fn classify_into(eval: &Eval<'_, '_>, node: &Node, site: &Site, out: &mut Vec<La
                             (Some(a), _) => eval.arg(ctx, *call, a),
                             (None, Some(g)) => match eval.call_site(ctx, *call).generics.get(g) {
                                 Some(t) => eval.path(ctx.fn_id, &t.path),
-                                None => Node::Unknown("an extractor type the linter could not read".into()),
+                                None => Node::Unknown(
+                                    "an extractor type the linter could not read".into(),
+                                ),
                             },
                             (None, None) => Node::Unknown("a middleware fn".into()),
                         };
@@ -273,7 +296,9 @@ fn classify_into(eval: &Eval<'_, '_>, node: &Node, site: &Site, out: &mut Vec<La
             let name = callee.last().unwrap_or("?").to_string();
             out.push(layer(
                 format!(".{name}()"),
-                LayerKind::Unknown(format!("a middleware built by a `.{name}()` call the linter could not resolve")),
+                LayerKind::Unknown(format!(
+                    "a middleware built by a `.{name}()` call the linter could not resolve"
+                )),
                 site,
             ));
         }
@@ -281,7 +306,11 @@ fn classify_into(eval: &Eval<'_, '_>, node: &Node, site: &Site, out: &mut Vec<La
             let m = &model.fn_facts(ctx.fn_id).macros[*index];
             let name = m.path.last().cloned().unwrap_or_default();
             match cat.macros.iter().find(|e| e.name == name) {
-                Some(e) => out.push(layer(format!("{name}!"), LayerKind::Auth(e.what.clone()), site)),
+                Some(e) => out.push(layer(
+                    format!("{name}!"),
+                    LayerKind::Auth(e.what.clone()),
+                    site,
+                )),
                 None => out.push(layer(
                     format!("{name}!"),
                     LayerKind::Unknown(format!("a middleware built by the macro `{name}!`")),
@@ -341,7 +370,12 @@ fn classify_into(eval: &Eval<'_, '_>, node: &Node, site: &Site, out: &mut Vec<La
 /// `CatchPanicLayer` of `tower_http::catch_panic::CatchPanicLayer::new`.
 fn type_name_of(p: &[String]) -> String {
     match p {
-        [.., ty, f] if f.chars().next().is_some_and(|c| c.is_lowercase()) && ty.chars().next().is_some_and(|c| c.is_uppercase()) => ty.clone(),
+        [.., ty, f]
+            if f.chars().next().is_some_and(|c| c.is_lowercase())
+                && ty.chars().next().is_some_and(|c| c.is_uppercase()) =>
+        {
+            ty.clone()
+        }
         [.., last] => last.clone(),
         [] => String::new(),
     }

@@ -124,7 +124,9 @@ impl RouteCatalog {
     }
 
     pub fn middleware_fn(&self, path: &[String]) -> Option<&MiddlewareFnEntry> {
-        self.middleware_fn.iter().find(|e| path_matches(&e.path, path))
+        self.middleware_fn
+            .iter()
+            .find(|e| path_matches(&e.path, path))
     }
 
     pub fn extractor(&self, path: &[String]) -> Option<&ExtractorEntry> {
@@ -168,7 +170,9 @@ mod tests {
             .unwrap();
         assert_eq!(e.kind, LayerClass::PanicCatcher);
         assert!(c.layer(&p("tower_http::catch_panic")).is_none());
-        assert!(c.layer(&p("tower_http::catch_panic::CatchPanicLayerX")).is_none());
+        assert!(c
+            .layer(&p("tower_http::catch_panic::CatchPanicLayerX"))
+            .is_none());
         assert_eq!(c.auth_name("require_admin"), Some(true));
         assert_eq!(c.auth_name("CurrentUser"), Some(false));
         assert_eq!(c.auth_name("AuthorName"), None);

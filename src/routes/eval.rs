@@ -33,9 +33,15 @@ pub struct Ctx {
 #[derive(Clone, Debug)]
 pub enum Node {
     /// A call to something outside the crate (`Router::new()`, `.route(..)`, `get(h)`).
-    Call { ctx: Ctx, call: usize },
+    Call {
+        ctx: Ctx,
+        call: usize,
+    },
     /// A macro invocation (`routes![..]`, `warp::path!(..)`, `login_required!(..)`).
-    Macro { ctx: Ctx, index: usize },
+    Macro {
+        ctx: Ctx,
+        index: usize,
+    },
     Str(String),
     Lit(String),
     /// A path to a crate fn (a handler, a middleware fn, a `configure` fn).
@@ -45,9 +51,15 @@ pub enum Node {
     /// A path to a crate item that is not a fn (a unit struct, a const).
     LocalItem(Vec<String>),
     /// A closure.
-    Closure { ctx: Ctx, scope: usize },
+    Closure {
+        ctx: Ctx,
+        scope: usize,
+    },
     /// A parameter of a fn reached with no caller (a builder fn nobody calls with a value).
-    Param { fn_id: FnId, index: usize },
+    Param {
+        fn_id: FnId,
+        index: usize,
+    },
     Tuple(Vec<Node>),
     Array(Vec<Node>),
     /// A value the evaluation could not follow, and why.
@@ -86,7 +98,9 @@ impl<'m, 'a> Eval<'m, 'a> {
                 }
                 match flow.param_index(name) {
                     Some(i) => self.param(ctx, i, d),
-                    None => Node::Unknown(format!("`{name}` is not bound to a value the linter can follow")),
+                    None => Node::Unknown(format!(
+                        "`{name}` is not bound to a value the linter can follow"
+                    )),
                 }
             }
             Operand::Call(i) => self.call_value(ctx, *i, d),
@@ -101,8 +115,12 @@ impl<'m, 'a> Eval<'m, 'a> {
             Operand::Str(s) => Node::Str(s.clone()),
             Operand::Lit(s) => Node::Lit(s.clone()),
             Operand::Path(p) => self.path(ctx.fn_id, p),
-            Operand::Tuple(xs) => Node::Tuple(xs.iter().map(|x| self.value_depth(ctx, x, at, d)).collect()),
-            Operand::Array(xs) => Node::Array(xs.iter().map(|x| self.value_depth(ctx, x, at, d)).collect()),
+            Operand::Tuple(xs) => {
+                Node::Tuple(xs.iter().map(|x| self.value_depth(ctx, x, at, d)).collect())
+            }
+            Operand::Array(xs) => {
+                Node::Array(xs.iter().map(|x| self.value_depth(ctx, x, at, d)).collect())
+            }
             Operand::Field(_, name) => Node::Unknown(format!("a field `{name}` of a value")),
             Operand::Struct(p, _) => self.path(ctx.fn_id, p),
             Operand::Other => Node::Unknown("an expression the linter does not follow".into()),
@@ -182,21 +200,19 @@ impl<'m, 'a> Eval<'m, 'a> {
 
     /// What a path written in fn `id` names.
     pub fn path(&self, id: FnId, segs: &[String]) -> Node {
-        for r in self.model.resolve_in_fn(id, segs) {
-            match r {
-                Resolved::Local { target, path } => {
-                    if let Some(f) = self.model.local_fn(target, &path) {
-                        return Node::LocalFn(f);
-                    }
-                    return match self.model.canonical(Resolved::Local { target, path }, 0) {
-                        Resolved::Extern(p) => Node::Extern(p),
-                        Resolved::Local { path, .. } => Node::LocalItem(path),
-                    };
+        match self.model.resolve_in_fn(id, segs).into_iter().next() {
+            Some(Resolved::Local { target, path }) => {
+                if let Some(f) = self.model.local_fn(target, &path) {
+                    return Node::LocalFn(f);
                 }
-                Resolved::Extern(p) => return Node::Extern(p),
+                match self.model.canonical(Resolved::Local { target, path }, 0) {
+                    Resolved::Extern(p) => Node::Extern(p),
+                    Resolved::Local { path, .. } => Node::LocalItem(path),
+                }
             }
+            Some(Resolved::Extern(p)) => Node::Extern(p),
+            None => Node::Extern(segs.to_vec()),
         }
-        Node::Extern(segs.to_vec())
     }
 
     /// The resolved path of a call's callee: the candidates of an extern fn, or, for a method
@@ -241,7 +257,9 @@ impl<'m, 'a> Eval<'m, 'a> {
         let mut guard = 0;
         loop {
             guard += 1;
-            let Node::Call { ctx, call } = &cur else { break };
+            let Node::Call { ctx, call } = &cur else {
+                break;
+            };
             let site = self.call_site(ctx, *call);
             if !matches!(site.callee, Callee::Method { .. }) || guard > 100_000 {
                 break;

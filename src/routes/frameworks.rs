@@ -7,14 +7,20 @@ use crate::facts::Callee;
 use crate::model::{CrateModel, FnId};
 use crate::routes::auth::{classify, middleware_fn};
 use crate::routes::eval::{Callee2, Ctx, Eval, Node};
-use crate::routes::{join_paths, used_fns, Framework, Handler, Layer, LayerKind, RouteDraft, Server, Site};
+use crate::routes::{
+    join_paths, used_fns, Framework, Handler, Layer, LayerKind, RouteDraft, Server, Site,
+};
 use crate::summary::{AttrFact, Operand};
 
 /// Deepest nesting of routers read (nest inside nest...).
 const MAX_ROUTER_DEPTH: u32 = 32;
 
-const AXUM_METHODS: &[&str] = &["get", "post", "put", "delete", "patch", "head", "options", "trace", "connect"];
-const ROUTE_ATTRS: &[&str] = &["get", "post", "put", "delete", "patch", "head", "options", "trace", "connect"];
+const AXUM_METHODS: &[&str] = &[
+    "get", "post", "put", "delete", "patch", "head", "options", "trace", "connect",
+];
+const ROUTE_ATTRS: &[&str] = &[
+    "get", "post", "put", "delete", "patch", "head", "options", "trace", "connect",
+];
 
 /// A router read by an interpreter: its routes and the middleware applied at its own level.
 pub(crate) struct Router {
@@ -100,7 +106,9 @@ impl<'m, 'a> Builder<'m, 'a> {
                             Some("axum") if ty.last() == "Router" => return Some(Framework::Axum),
                             Some("actix_web") => return Some(Framework::ActixWeb),
                             Some("poem") if ty.last() == "Route" => return Some(Framework::Poem),
-                            Some("salvo" | "salvo_core") if ty.last() == "Router" => return Some(Framework::Salvo),
+                            Some("salvo" | "salvo_core") if ty.last() == "Router" => {
+                                return Some(Framework::Salvo)
+                            }
                             _ => {}
                         }
                     }
@@ -127,7 +135,7 @@ impl<'m, 'a> Builder<'m, 'a> {
         }
     }
 
-    fn handler(&self, node: &Node, site: &Site) -> (Handler, Vec<Layer>) {
+    fn handler(&self, node: &Node) -> (Handler, Vec<Layer>) {
         match node {
             Node::LocalFn(id) => (Handler::Fn(*id), Vec::new()),
             Node::Closure { ctx, scope } => {
@@ -146,8 +154,12 @@ impl<'m, 'a> Builder<'m, 'a> {
                 let callee = self.eval.callee(ctx, *call);
                 if matches!(callee.method(), Some("layer" | "with" | "route_layer")) {
                     if let Some(recv) = self.eval.receiver(ctx, *call) {
-                        let (h, mut layers) = self.handler(&recv, site);
-                        layers.extend(classify(&self.eval, &self.eval.arg(ctx, *call, 0), &self.site(ctx, *call)));
+                        let (h, mut layers) = self.handler(&recv);
+                        layers.extend(classify(
+                            &self.eval,
+                            &self.eval.arg(ctx, *call, 0),
+                            &self.site(ctx, *call),
+                        ));
                         return (h, layers);
                     }
                 }
@@ -160,10 +172,16 @@ impl<'m, 'a> Builder<'m, 'a> {
             Node::Extern(p) | Node::LocalItem(p) => (Handler::Service(p.join("::")), Vec::new()),
             Node::Unknown(why) => (Handler::Unknown(why.clone()), Vec::new()),
             Node::Param { fn_id, .. } => (
-                Handler::Unknown(format!("a parameter of `{}`", self.model.fn_display(*fn_id))),
+                Handler::Unknown(format!(
+                    "a parameter of `{}`",
+                    self.model.fn_display(*fn_id)
+                )),
                 Vec::new(),
             ),
-            _ => (Handler::Unknown("a value the linter does not follow".into()), Vec::new()),
+            _ => (
+                Handler::Unknown("a value the linter does not follow".into()),
+                Vec::new(),
+            ),
         }
     }
 
@@ -175,7 +193,11 @@ impl<'m, 'a> Builder<'m, 'a> {
         let mut layers = Vec::new();
         let mut prefix = String::new();
         if let Node::Call { ctx, call } = base {
-            if self.eval.callee(ctx, *call).path_is(Some("loco_rs"), &["Routes", "at"]) {
+            if self
+                .eval
+                .callee(ctx, *call)
+                .path_is(Some("loco_rs"), &["Routes", "at"])
+            {
                 prefix = self.eval.arg_str(ctx, *call, 0).unwrap_or_default();
             }
         }
@@ -185,8 +207,13 @@ impl<'m, 'a> Builder<'m, 'a> {
             let name = m.method().unwrap_or("");
             match name {
                 "route" | "add" | "api_route" => {
-                    let path = self.eval.arg_str(ctx, *call, 0).unwrap_or_else(|| "<dynamic>".into());
-                    for (methods, handler, hl) in self.axum_method_router(self.eval.arg(ctx, *call, 1), &site) {
+                    let path = self
+                        .eval
+                        .arg_str(ctx, *call, 0)
+                        .unwrap_or_else(|| "<dynamic>".into());
+                    for (methods, handler, hl) in
+                        self.axum_method_router(self.eval.arg(ctx, *call, 1))
+                    {
                         routes.push(RouteDraft {
                             framework: Framework::Axum,
                             methods,
@@ -198,8 +225,11 @@ impl<'m, 'a> Builder<'m, 'a> {
                     }
                 }
                 "route_service" => {
-                    let path = self.eval.arg_str(ctx, *call, 0).unwrap_or_else(|| "<dynamic>".into());
-                    let (handler, hl) = self.handler(&self.eval.arg(ctx, *call, 1), &site);
+                    let path = self
+                        .eval
+                        .arg_str(ctx, *call, 0)
+                        .unwrap_or_else(|| "<dynamic>".into());
+                    let (handler, hl) = self.handler(&self.eval.arg(ctx, *call, 1));
                     routes.push(RouteDraft {
                         framework: Framework::Axum,
                         methods: vec!["*".into()],
@@ -211,7 +241,12 @@ impl<'m, 'a> Builder<'m, 'a> {
                 }
                 "nest" | "nest_route" | "add_route" | "merge" | "add_routes" => {
                     let (p, arg) = match (name, self.eval.call_site(ctx, *call).args.len()) {
-                        ("nest" | "nest_route", 2) => (self.eval.arg_str(ctx, *call, 0).unwrap_or_else(|| "<dynamic>".into()), 1),
+                        ("nest" | "nest_route", 2) => (
+                            self.eval
+                                .arg_str(ctx, *call, 0)
+                                .unwrap_or_else(|| "<dynamic>".into()),
+                            1,
+                        ),
                         _ => (String::new(), 0),
                     };
                     let inner = self.eval.arg(ctx, *call, arg);
@@ -219,7 +254,10 @@ impl<'m, 'a> Builder<'m, 'a> {
                         Node::Array(xs) => xs,
                         Node::Macro { ctx: mctx, index } => {
                             let mf = &self.model.fn_facts(mctx.fn_id).macros[index];
-                            mf.args.iter().map(|a| self.eval.value(&mctx, a, mf.after_call)).collect()
+                            mf.args
+                                .iter()
+                                .map(|a| self.eval.value(&mctx, a, mf.after_call))
+                                .collect()
                         }
                         other => vec![other],
                     };
@@ -244,8 +282,11 @@ impl<'m, 'a> Builder<'m, 'a> {
                     }
                 }
                 "nest_service" => {
-                    let p = self.eval.arg_str(ctx, *call, 0).unwrap_or_else(|| "<dynamic>".into());
-                    let (handler, hl) = self.handler(&self.eval.arg(ctx, *call, 1), &site);
+                    let p = self
+                        .eval
+                        .arg_str(ctx, *call, 0)
+                        .unwrap_or_else(|| "<dynamic>".into());
+                    let (handler, hl) = self.handler(&self.eval.arg(ctx, *call, 1));
                     routes.push(RouteDraft {
                         framework: Framework::Axum,
                         methods: vec!["*".into()],
@@ -256,7 +297,7 @@ impl<'m, 'a> Builder<'m, 'a> {
                     });
                 }
                 "fallback" | "fallback_service" => {
-                    let (handler, hl) = self.handler(&self.eval.arg(ctx, *call, 0), &site);
+                    let (handler, hl) = self.handler(&self.eval.arg(ctx, *call, 0));
                     routes.push(RouteDraft {
                         framework: Framework::Axum,
                         methods: vec!["*".into()],
@@ -275,10 +316,15 @@ impl<'m, 'a> Builder<'m, 'a> {
                     }
                     layers.extend(ls);
                 }
-                m if AXUM_METHODS.contains(&m) && self.eval.call_site(ctx, *call).args.len() == 2 => {
+                m if AXUM_METHODS.contains(&m)
+                    && self.eval.call_site(ctx, *call).args.len() == 2 =>
+                {
                     // loco's verb helpers: `.get("/x", handler)`.
-                    let path = self.eval.arg_str(ctx, *call, 0).unwrap_or_else(|| "<dynamic>".into());
-                    let (handler, hl) = self.handler(&self.eval.arg(ctx, *call, 1), &site);
+                    let path = self
+                        .eval
+                        .arg_str(ctx, *call, 0)
+                        .unwrap_or_else(|| "<dynamic>".into());
+                    let (handler, hl) = self.handler(&self.eval.arg(ctx, *call, 1));
                     routes.push(RouteDraft {
                         framework: Framework::Axum,
                         methods: vec![upper(m)],
@@ -302,12 +348,12 @@ impl<'m, 'a> Builder<'m, 'a> {
     }
 
     /// `get(a).post(b).layer(L)` → one entry per method handler.
-    fn axum_method_router(&self, node: Node, site: &Site) -> Vec<(Vec<String>, Handler, Vec<Layer>)> {
+    fn axum_method_router(&self, node: Node) -> Vec<(Vec<String>, Handler, Vec<Layer>)> {
         let (base, steps) = self.eval.unchain(node.clone());
         let mut out: Vec<(Vec<String>, Handler, Vec<Layer>)> = Vec::new();
         let add = |out: &mut Vec<_>, method: &str, args: (Ctx, usize, usize)| {
             let (ctx, call, arg) = args;
-            let (h, l) = self.handler(&self.eval.arg(&ctx, call, arg), site);
+            let (h, l) = self.handler(&self.eval.arg(&ctx, call, arg));
             out.push((vec![method.to_string()], h, l));
         };
         match &base {
@@ -316,30 +362,50 @@ impl<'m, 'a> Builder<'m, 'a> {
                 let last = c.last().unwrap_or("");
                 match last {
                     m if AXUM_METHODS.contains(&m) || matches!(m, "any") => {
-                        add(&mut out, if m == "any" { "*" } else { m }, (ctx.clone(), *call, 0));
+                        add(
+                            &mut out,
+                            if m == "any" { "*" } else { m },
+                            (ctx.clone(), *call, 0),
+                        );
                     }
                     m if m.ends_with("_service") => {
                         let verb = m.trim_end_matches("_service");
-                        add(&mut out, if verb == "any" || verb == "on" { "*" } else { verb }, (ctx.clone(), *call, if verb == "on" { 1 } else { 0 }));
+                        add(
+                            &mut out,
+                            if verb == "any" || verb == "on" {
+                                "*"
+                            } else {
+                                verb
+                            },
+                            (ctx.clone(), *call, if verb == "on" { 1 } else { 0 }),
+                        );
                     }
                     "on" | "on_with" => {
                         let method = match self.eval.arg(ctx, *call, 0) {
                             Node::Extern(p) => p.last().cloned().unwrap_or_else(|| "*".into()),
                             _ => "*".into(),
                         };
-                        add(&mut out, &method.to_ascii_lowercase(), (ctx.clone(), *call, 1));
+                        add(
+                            &mut out,
+                            &method.to_ascii_lowercase(),
+                            (ctx.clone(), *call, 1),
+                        );
                     }
                     "get_with" | "post_with" | "put_with" | "delete_with" | "patch_with" => {
-                        add(&mut out, last.trim_end_matches("_with"), (ctx.clone(), *call, 0));
+                        add(
+                            &mut out,
+                            last.trim_end_matches("_with"),
+                            (ctx.clone(), *call, 0),
+                        );
                     }
                     _ => {
-                        let (h, l) = self.handler(&base, site);
+                        let (h, l) = self.handler(&base);
                         out.push((vec!["*".into()], h, l));
                     }
                 }
             }
             other => {
-                let (h, l) = self.handler(other, site);
+                let (h, l) = self.handler(other);
                 out.push((vec!["*".into()], h, l));
             }
         }
@@ -349,7 +415,11 @@ impl<'m, 'a> Builder<'m, 'a> {
             if AXUM_METHODS.contains(&name) || name == "any" {
                 add(&mut out, name, (ctx.clone(), *call, 0));
             } else if matches!(name, "layer" | "route_layer") {
-                let ls = classify(&self.eval, &self.eval.arg(ctx, *call, 0), &self.site(ctx, *call));
+                let ls = classify(
+                    &self.eval,
+                    &self.eval.arg(ctx, *call, 0),
+                    &self.site(ctx, *call),
+                );
                 for e in &mut out {
                     e.2.extend(ls.iter().cloned());
                 }
@@ -371,10 +441,17 @@ impl<'m, 'a> Builder<'m, 'a> {
         let mut is_resource = false;
         if let Node::Call { ctx, call } = base {
             let c = self.eval.callee(ctx, *call);
-            if c.path_is(Some("actix_web"), &["scope"]) || c.path_is(Some("actix_web"), &["Scope", "new"]) {
-                prefix = self.eval.arg_str(ctx, *call, 0).unwrap_or_else(|| "<dynamic>".into());
+            if c.path_is(Some("actix_web"), &["scope"])
+                || c.path_is(Some("actix_web"), &["Scope", "new"])
+            {
+                prefix = self
+                    .eval
+                    .arg_str(ctx, *call, 0)
+                    .unwrap_or_else(|| "<dynamic>".into());
             }
-            if c.path_is(Some("actix_web"), &["resource"]) || c.path_is(Some("actix_web"), &["Resource", "new"]) {
+            if c.path_is(Some("actix_web"), &["resource"])
+                || c.path_is(Some("actix_web"), &["Resource", "new"])
+            {
                 is_resource = true;
                 prefix = match self.eval.arg(ctx, *call, 0) {
                     Node::Str(s) => s,
@@ -419,11 +496,19 @@ impl<'m, 'a> Builder<'m, 'a> {
             match name {
                 "service" | "default_service" => {
                     let node = self.eval.arg(ctx, *call, 0);
-                    routes.extend(self.actix_service(node, &site, name == "default_service", depth));
+                    routes.extend(self.actix_service(
+                        node,
+                        &site,
+                        name == "default_service",
+                        depth,
+                    ));
                 }
                 "route" if !is_resource => {
-                    let path = self.eval.arg_str(ctx, *call, 0).unwrap_or_else(|| "<dynamic>".into());
-                    let (methods, handler, guards) = self.actix_route(self.eval.arg(ctx, *call, 1), &site);
+                    let path = self
+                        .eval
+                        .arg_str(ctx, *call, 0)
+                        .unwrap_or_else(|| "<dynamic>".into());
+                    let (methods, handler, guards) = self.actix_route(self.eval.arg(ctx, *call, 1));
                     routes.push(RouteDraft {
                         framework: Framework::ActixWeb,
                         methods,
@@ -434,7 +519,7 @@ impl<'m, 'a> Builder<'m, 'a> {
                     });
                 }
                 "route" => {
-                    let (methods, handler, guards) = self.actix_route(self.eval.arg(ctx, *call, 0), &site);
+                    let (methods, handler, guards) = self.actix_route(self.eval.arg(ctx, *call, 0));
                     routes.push(RouteDraft {
                         framework: Framework::ActixWeb,
                         methods,
@@ -445,18 +530,26 @@ impl<'m, 'a> Builder<'m, 'a> {
                     });
                 }
                 "to" | "get" | "post" | "put" | "delete" | "patch" | "head" if is_resource => {
-                    let (handler, hl) = self.handler(&self.eval.arg(ctx, *call, 0), &site);
+                    let (handler, hl) = self.handler(&self.eval.arg(ctx, *call, 0));
                     routes.push(RouteDraft {
                         framework: Framework::ActixWeb,
-                        methods: vec![if name == "to" { "*".into() } else { upper(name) }],
+                        methods: vec![if name == "to" {
+                            "*".into()
+                        } else {
+                            upper(name)
+                        }],
                         path: "/".into(),
                         handler,
                         layers: hl,
                         site,
                     });
                 }
-                "wrap" | "guard" => wraps.extend(classify(&self.eval, &self.eval.arg(ctx, *call, 0), &site)),
-                "wrap_fn" => wraps.extend(classify(&self.eval, &self.eval.arg(ctx, *call, 0), &site)),
+                "wrap" | "guard" => {
+                    wraps.extend(classify(&self.eval, &self.eval.arg(ctx, *call, 0), &site))
+                }
+                "wrap_fn" => {
+                    wraps.extend(classify(&self.eval, &self.eval.arg(ctx, *call, 0), &site))
+                }
                 "configure" => {
                     if let Node::LocalFn(f) = self.eval.arg(ctx, *call, 0) {
                         let (rs, ws) = self.actix_configure(f, depth + 1);
@@ -470,7 +563,13 @@ impl<'m, 'a> Builder<'m, 'a> {
     }
 
     /// The routes a `.service(x)` registers.
-    fn actix_service(&self, node: Node, site: &Site, is_default: bool, depth: u32) -> Vec<RouteDraft> {
+    fn actix_service(
+        &self,
+        node: Node,
+        site: &Site,
+        is_default: bool,
+        depth: u32,
+    ) -> Vec<RouteDraft> {
         if depth > MAX_ROUTER_DEPTH {
             return Vec::new();
         }
@@ -478,11 +577,15 @@ impl<'m, 'a> Builder<'m, 'a> {
             Node::LocalFn(id) => {
                 let drafts = self.attribute_routes(*id, Framework::ActixWeb);
                 if drafts.is_empty() {
-                    let (handler, layers) = self.handler(&node, site);
+                    let (handler, layers) = self.handler(&node);
                     return vec![RouteDraft {
                         framework: Framework::ActixWeb,
                         methods: vec!["*".into()],
-                        path: if is_default { "(default)".into() } else { "<service>".into() },
+                        path: if is_default {
+                            "(default)".into()
+                        } else {
+                            "<service>".into()
+                        },
                         handler,
                         layers,
                         site: site.clone(),
@@ -501,15 +604,24 @@ impl<'m, 'a> Builder<'m, 'a> {
                     }
                 }
                 // `Files::new("/static", "./static")` and other services.
-                let (handler, layers) = self.handler(&node, site);
+                let (handler, layers) = self.handler(&node);
                 let path = match &node {
-                    Node::Call { ctx, call } => self.eval.arg_str(ctx, *call, 0).map(|p| join_paths(&p, "*")),
+                    Node::Call { ctx, call } => self
+                        .eval
+                        .arg_str(ctx, *call, 0)
+                        .map(|p| join_paths(&p, "*")),
                     _ => None,
                 };
                 vec![RouteDraft {
                     framework: Framework::ActixWeb,
                     methods: vec!["*".into()],
-                    path: path.unwrap_or_else(|| if is_default { "(default)".into() } else { "<service>".into() }),
+                    path: path.unwrap_or_else(|| {
+                        if is_default {
+                            "(default)".into()
+                        } else {
+                            "<service>".into()
+                        }
+                    }),
                     handler,
                     layers,
                     site: site.clone(),
@@ -519,7 +631,7 @@ impl<'m, 'a> Builder<'m, 'a> {
     }
 
     /// `web::get().guard(g).to(h)` → methods, handler, guards.
-    fn actix_route(&self, node: Node, site: &Site) -> (Vec<String>, Handler, Vec<Layer>) {
+    fn actix_route(&self, node: Node) -> (Vec<String>, Handler, Vec<Layer>) {
         let (base, steps) = self.eval.unchain(node);
         let mut methods = vec!["*".to_string()];
         if let Node::Call { ctx, call } = &base {
@@ -536,11 +648,15 @@ impl<'m, 'a> Builder<'m, 'a> {
             let m = self.eval.callee(ctx, *call);
             match m.method().unwrap_or("") {
                 "to" => {
-                    let (h, l) = self.handler(&self.eval.arg(ctx, *call, 0), site);
+                    let (h, l) = self.handler(&self.eval.arg(ctx, *call, 0));
                     handler = h;
                     guards.extend(l);
                 }
-                "guard" | "wrap" => guards.extend(classify(&self.eval, &self.eval.arg(ctx, *call, 0), &self.site(ctx, *call))),
+                "guard" | "wrap" => guards.extend(classify(
+                    &self.eval,
+                    &self.eval.arg(ctx, *call, 0),
+                    &self.site(ctx, *call),
+                )),
                 "method" => {
                     if let Node::Extern(p) = self.eval.arg(ctx, *call, 0) {
                         methods = vec![p.last().cloned().unwrap_or_else(|| "*".into())];
@@ -562,7 +678,10 @@ impl<'m, 'a> Builder<'m, 'a> {
         let facts = self.model.fn_facts(f);
         let ctx = Self::top(f);
         for i in outermost_calls(facts) {
-            let (base, steps) = self.eval.unchain(Node::Call { ctx: ctx.clone(), call: i });
+            let (base, steps) = self.eval.unchain(Node::Call {
+                ctx: ctx.clone(),
+                call: i,
+            });
             if matches!(base, Node::Param { fn_id, index: 0 } if fn_id == f) {
                 self.actix_steps(&steps, false, &mut routes, &mut wraps, depth);
             }
@@ -617,12 +736,18 @@ impl<'m, 'a> Builder<'m, 'a> {
                 continue;
             }
             let site = self.site(ctx, *call);
-            let base = self.eval.arg_str(ctx, *call, 0).unwrap_or_else(|| "<dynamic>".into());
+            let base = self
+                .eval
+                .arg_str(ctx, *call, 0)
+                .unwrap_or_else(|| "<dynamic>".into());
             let list = self.eval.arg(ctx, *call, 1);
             let handlers: Vec<Node> = match list {
                 Node::Macro { ctx: mctx, index } => {
                     let mf = &self.model.fn_facts(mctx.fn_id).macros[index];
-                    mf.args.iter().map(|a| self.eval.value(&mctx, a, mf.after_call)).collect()
+                    mf.args
+                        .iter()
+                        .map(|a| self.eval.value(&mctx, a, mf.after_call))
+                        .collect()
                 }
                 Node::Array(xs) => xs,
                 other => vec![other],
@@ -635,7 +760,7 @@ impl<'m, 'a> Builder<'m, 'a> {
                         }
                     }
                     other => {
-                        let (handler, layers) = self.handler(&other, &site);
+                        let (handler, layers) = self.handler(&other);
                         routes.push(RouteDraft {
                             framework: Framework::Rocket,
                             methods: vec!["*".into()],
@@ -661,13 +786,23 @@ impl<'m, 'a> Builder<'m, 'a> {
     fn poem(&self, steps: &[(Ctx, usize)], depth: u32) -> Router {
         let mut routes: Vec<RouteDraft> = Vec::new();
         let mut layers = Vec::new();
+        if depth > MAX_ROUTER_DEPTH {
+            return Router {
+                framework: Framework::Poem,
+                routes,
+                layers,
+            };
+        }
         for (ctx, call) in steps {
             let site = self.site(ctx, *call);
             let m = self.eval.callee(ctx, *call);
             match m.method().unwrap_or("") {
                 "at" => {
-                    let path = self.eval.arg_str(ctx, *call, 0).unwrap_or_else(|| "<dynamic>".into());
-                    for (methods, handler, hl) in self.poem_endpoint(self.eval.arg(ctx, *call, 1), &site) {
+                    let path = self
+                        .eval
+                        .arg_str(ctx, *call, 0)
+                        .unwrap_or_else(|| "<dynamic>".into());
+                    for (methods, handler, hl) in self.poem_endpoint(self.eval.arg(ctx, *call, 1)) {
                         routes.push(RouteDraft {
                             framework: Framework::Poem,
                             methods,
@@ -679,7 +814,10 @@ impl<'m, 'a> Builder<'m, 'a> {
                     }
                 }
                 "nest" | "nest_no_strip" => {
-                    let p = self.eval.arg_str(ctx, *call, 0).unwrap_or_else(|| "<dynamic>".into());
+                    let p = self
+                        .eval
+                        .arg_str(ctx, *call, 0)
+                        .unwrap_or_else(|| "<dynamic>".into());
                     let inner = self.eval.arg(ctx, *call, 1);
                     let (ibase, isteps) = self.eval.unchain(inner.clone());
                     // `Route::new()...with(M)` nested: the router and its middleware.
@@ -689,7 +827,7 @@ impl<'m, 'a> Builder<'m, 'a> {
                             routes.extend(r.routes.into_iter().map(|d| d.prefixed(&p)));
                         }
                         _ => {
-                            for (methods, handler, hl) in self.poem_endpoint(inner, &site) {
+                            for (methods, handler, hl) in self.poem_endpoint(inner) {
                                 routes.push(RouteDraft {
                                     framework: Framework::Poem,
                                     methods,
@@ -719,7 +857,7 @@ impl<'m, 'a> Builder<'m, 'a> {
         }
     }
 
-    fn poem_endpoint(&self, node: Node, site: &Site) -> Vec<(Vec<String>, Handler, Vec<Layer>)> {
+    fn poem_endpoint(&self, node: Node) -> Vec<(Vec<String>, Handler, Vec<Layer>)> {
         let (base, steps) = self.eval.unchain(node);
         let mut out: Vec<(Vec<String>, Handler, Vec<Layer>)> = Vec::new();
         match &base {
@@ -727,16 +865,16 @@ impl<'m, 'a> Builder<'m, 'a> {
                 let c = self.eval.callee(ctx, *call);
                 let last = c.last().unwrap_or("");
                 if AXUM_METHODS.contains(&last) && c.path_is(Some("poem"), &[last]) {
-                    let (h, l) = self.handler(&self.eval.arg(ctx, *call, 0), site);
+                    let (h, l) = self.handler(&self.eval.arg(ctx, *call, 0));
                     out.push((vec![upper(last)], h, l));
                 } else if c.path_is(Some("poem"), &["RouteMethod", "new"]) {
                 } else {
-                    let (h, l) = self.handler(&base, site);
+                    let (h, l) = self.handler(&base);
                     out.push((vec!["*".into()], h, l));
                 }
             }
             other => {
-                let (h, l) = self.handler(other, site);
+                let (h, l) = self.handler(other);
                 out.push((vec!["*".into()], h, l));
             }
         }
@@ -744,10 +882,14 @@ impl<'m, 'a> Builder<'m, 'a> {
             let m = self.eval.callee(ctx, *call);
             let name = m.method().unwrap_or("");
             if AXUM_METHODS.contains(&name) {
-                let (h, l) = self.handler(&self.eval.arg(ctx, *call, 0), site);
+                let (h, l) = self.handler(&self.eval.arg(ctx, *call, 0));
                 out.push((vec![upper(name)], h, l));
             } else if matches!(name, "with" | "around" | "with_if") {
-                let ls = classify(&self.eval, &self.eval.arg(ctx, *call, 0), &self.site(ctx, *call));
+                let ls = classify(
+                    &self.eval,
+                    &self.eval.arg(ctx, *call, 0),
+                    &self.site(ctx, *call),
+                );
                 for e in &mut out {
                     e.2.extend(ls.iter().cloned());
                 }
@@ -765,10 +907,14 @@ impl<'m, 'a> Builder<'m, 'a> {
             let c = self.eval.callee(ctx, *call);
             let site = self.site(ctx, *call);
             if c.last() == Some("with_path") {
-                r.path = self.eval.arg_str(ctx, *call, 0).unwrap_or_else(|| "<dynamic>".into());
+                r.path = self
+                    .eval
+                    .arg_str(ctx, *call, 0)
+                    .unwrap_or_else(|| "<dynamic>".into());
             }
             if c.last() == Some("with_hoop") {
-                r.hoops.extend(self.salvo_hoop(self.eval.arg(ctx, *call, 0), &site));
+                r.hoops
+                    .extend(self.salvo_hoop(self.eval.arg(ctx, *call, 0), &site));
             }
         }
         for (ctx, call) in steps {
@@ -776,14 +922,22 @@ impl<'m, 'a> Builder<'m, 'a> {
             let m = self.eval.callee(ctx, *call);
             let name = m.method().unwrap_or("");
             match name {
-                "path" => r.path = self.eval.arg_str(ctx, *call, 0).unwrap_or_else(|| "<dynamic>".into()),
+                "path" => {
+                    r.path = self
+                        .eval
+                        .arg_str(ctx, *call, 0)
+                        .unwrap_or_else(|| "<dynamic>".into())
+                }
                 "push" | "append" => {
                     let arg = self.eval.arg(ctx, *call, 0);
                     let children = match arg {
                         Node::Array(xs) => xs,
                         Node::Macro { ctx: mctx, index } => {
                             let mf = &self.model.fn_facts(mctx.fn_id).macros[index];
-                            mf.args.iter().map(|a| self.eval.value(&mctx, a, mf.after_call)).collect()
+                            mf.args
+                                .iter()
+                                .map(|a| self.eval.value(&mctx, a, mf.after_call))
+                                .collect()
                         }
                         other => vec![other],
                     };
@@ -799,17 +953,24 @@ impl<'m, 'a> Builder<'m, 'a> {
                                 Node::Unknown(w) => w,
                                 _ => "a router the linter could not read".into(),
                             };
-                            r.handlers.push((vec!["*".into()], Handler::Unknown(why), site.clone(), "*".into()));
+                            r.handlers.push((
+                                vec!["*".into()],
+                                Handler::Unknown(why),
+                                site.clone(),
+                                "*".into(),
+                            ));
                         }
                     }
                 }
-                "hoop" | "hoop_when" => r.hoops.extend(self.salvo_hoop(self.eval.arg(ctx, *call, 0), &site)),
+                "hoop" | "hoop_when" => r
+                    .hoops
+                    .extend(self.salvo_hoop(self.eval.arg(ctx, *call, 0), &site)),
                 "goal" => {
-                    let (h, _) = self.handler(&self.eval.arg(ctx, *call, 0), &site);
+                    let (h, _) = self.handler(&self.eval.arg(ctx, *call, 0));
                     r.handlers.push((vec!["*".into()], h, site, String::new()));
                 }
                 m if AXUM_METHODS.contains(&m) => {
-                    let (h, _) = self.handler(&self.eval.arg(ctx, *call, 0), &site);
+                    let (h, _) = self.handler(&self.eval.arg(ctx, *call, 0));
                     r.handlers.push((vec![upper(m)], h, site, String::new()));
                 }
                 _ => {}
@@ -862,7 +1023,7 @@ impl<'m, 'a> Builder<'m, 'a> {
                             continue;
                         }
                     }
-                    let (h, _) = self.handler(&arg, &site);
+                    let (h, _) = self.handler(&arg);
                     for a in &mut alts {
                         a.handler = Some(h.clone());
                         a.site = Some(site.clone());
@@ -893,11 +1054,16 @@ impl<'m, 'a> Builder<'m, 'a> {
                     .map(|a| match a {
                         Operand::Str(s) => s.clone(),
                         Operand::Lit(l) if l == ".." => "*".into(),
-                        Operand::Path(p) => format!("{{{}}}", p.last().cloned().unwrap_or_default()),
+                        Operand::Path(p) => {
+                            format!("{{{}}}", p.last().cloned().unwrap_or_default())
+                        }
                         _ => "{?}".into(),
                     })
                     .collect();
-                vec![WarpAlt { segs, ..WarpAlt::default() }]
+                vec![WarpAlt {
+                    segs,
+                    ..WarpAlt::default()
+                }]
             }
             Node::Call { ctx, call } => {
                 let c = self.eval.callee(ctx, *call);
@@ -908,12 +1074,27 @@ impl<'m, 'a> Builder<'m, 'a> {
                 }
                 match last {
                     "path" => {
-                        let seg = self.eval.arg_str(ctx, *call, 0).unwrap_or_else(|| "{?}".into());
-                        vec![WarpAlt { segs: vec![seg], ..WarpAlt::default() }]
+                        let seg = self
+                            .eval
+                            .arg_str(ctx, *call, 0)
+                            .unwrap_or_else(|| "{?}".into());
+                        vec![WarpAlt {
+                            segs: vec![seg],
+                            ..WarpAlt::default()
+                        }]
                     }
-                    "param" => vec![WarpAlt { segs: vec!["{param}".into()], ..WarpAlt::default() }],
-                    "tail" | "full" => vec![WarpAlt { segs: vec!["*".into()], ..WarpAlt::default() }],
-                    m if AXUM_METHODS.contains(&m) => vec![WarpAlt { methods: vec![upper(m)], ..WarpAlt::default() }],
+                    "param" => vec![WarpAlt {
+                        segs: vec!["{param}".into()],
+                        ..WarpAlt::default()
+                    }],
+                    "tail" | "full" => vec![WarpAlt {
+                        segs: vec!["*".into()],
+                        ..WarpAlt::default()
+                    }],
+                    m if AXUM_METHODS.contains(&m) => vec![WarpAlt {
+                        methods: vec![upper(m)],
+                        ..WarpAlt::default()
+                    }],
                     "header" | "exact" | "exact_ignore_case" | "value" => {
                         let name = self.eval.arg_str(ctx, *call, 0).unwrap_or_default();
                         let is_optional = c.path_is(Some("warp"), &["optional"]);
@@ -935,7 +1116,9 @@ impl<'m, 'a> Builder<'m, 'a> {
                     _ => vec![WarpAlt::default()],
                 }
             }
-            Node::Param { .. } | Node::Unknown(_) => vec![WarpAlt::unknown("a filter the linter could not read")],
+            Node::Param { .. } | Node::Unknown(_) => {
+                vec![WarpAlt::unknown("a filter the linter could not read")]
+            }
             _ => {
                 let _ = depth;
                 vec![WarpAlt::default()]
@@ -977,12 +1160,22 @@ impl<'m, 'a> Builder<'m, 'a> {
             // axum 0.6 / hyper: `Server::bind(&addr).serve(app.into_make_service())`;
             // salvo: `Server::new(acceptor).serve(router)`.
             let (base, _) = self.eval.unchain(self.eval.receiver(ctx, call)?);
-            let Node::Call { ctx: bctx, call: bcall } = &base else { return None };
+            let Node::Call {
+                ctx: bctx,
+                call: bcall,
+            } = &base
+            else {
+                return None;
+            };
             let bc = self.eval.callee(bctx, *bcall);
-            if bc.path_is(Some("axum"), &["Server", "bind"]) || bc.path_is(Some("hyper"), &["Server", "bind"]) {
+            if bc.path_is(Some("axum"), &["Server", "bind"])
+                || bc.path_is(Some("hyper"), &["Server", "bind"])
+            {
                 let addr = self.listener_address(self.eval.arg(bctx, *bcall, 0));
                 (Framework::Axum, Some(self.eval.arg(ctx, call, 0)), addr)
-            } else if bc.path_is(Some("salvo"), &["Server", "new"]) || bc.path_is(Some("salvo_core"), &["Server", "new"]) {
+            } else if bc.path_is(Some("salvo"), &["Server", "new"])
+                || bc.path_is(Some("salvo_core"), &["Server", "new"])
+            {
                 let addr = self.listener_address(self.eval.arg(bctx, *bcall, 0));
                 (Framework::Salvo, Some(self.eval.arg(ctx, call, 0)), addr)
             } else {
@@ -996,7 +1189,10 @@ impl<'m, 'a> Builder<'m, 'a> {
                 .and_then(|j| self.listener_address(self.eval.arg(ctx, j, 0)));
             let app = match self.eval.arg(ctx, call, 0) {
                 Node::Closure { ctx: cctx, scope } => {
-                    let v = self.model.fn_facts(cctx.fn_id).scopes[scope].value.clone().unwrap_or_default();
+                    let v = self.model.fn_facts(cctx.fn_id).scopes[scope]
+                        .value
+                        .clone()
+                        .unwrap_or_default();
                     self.eval.value(&cctx, &v, usize::MAX)
                 }
                 Node::LocalFn(f) => self.fn_value(f),
@@ -1007,18 +1203,40 @@ impl<'m, 'a> Builder<'m, 'a> {
             // The outermost chain on `rocket::build()` is the application.
             let outer = self.outer_calls(ctx, call);
             let top = outer.last().copied().unwrap_or(call);
-            (Framework::Rocket, Some(Node::Call { ctx: ctx.clone(), call: top }), None)
+            (
+                Framework::Rocket,
+                Some(Node::Call {
+                    ctx: ctx.clone(),
+                    call: top,
+                }),
+                None,
+            )
         } else if c.path_is(Some("warp"), &["serve"]) {
             let addr = self
                 .outer_calls(ctx, call)
                 .into_iter()
-                .find(|&j| matches!(self.eval.callee(ctx, j).method(), Some("run" | "bind" | "bind_with_graceful_shutdown" | "bind_ephemeral")))
+                .find(|&j| {
+                    matches!(
+                        self.eval.callee(ctx, j).method(),
+                        Some("run" | "bind" | "bind_with_graceful_shutdown" | "bind_ephemeral")
+                    )
+                })
                 .and_then(|j| self.listener_address(self.eval.arg(ctx, j, 0)));
             (Framework::Warp, Some(self.eval.arg(ctx, call, 0)), addr)
         } else if matches!(c.method(), Some("run" | "run_with_graceful_shutdown")) {
             let (base, _) = self.eval.unchain(self.eval.receiver(ctx, call)?);
-            let Node::Call { ctx: bctx, call: bcall } = &base else { return None };
-            if !self.eval.callee(bctx, *bcall).path_is(Some("poem"), &["Server", "new"]) {
+            let Node::Call {
+                ctx: bctx,
+                call: bcall,
+            } = &base
+            else {
+                return None;
+            };
+            if !self
+                .eval
+                .callee(bctx, *bcall)
+                .path_is(Some("poem"), &["Server", "new"])
+            {
                 return None;
             }
             let addr = self.listener_address(self.eval.arg(bctx, *bcall, 0));
@@ -1029,7 +1247,12 @@ impl<'m, 'a> Builder<'m, 'a> {
         let methods = self
             .outer_calls(ctx, call)
             .into_iter()
-            .filter_map(|j| Some((self.eval.callee(ctx, j).method()?.to_string(), self.site(ctx, j))))
+            .filter_map(|j| {
+                Some((
+                    self.eval.callee(ctx, j).method()?.to_string(),
+                    self.site(ctx, j),
+                ))
+            })
             .collect();
         let mut server = Server {
             framework,
@@ -1066,12 +1289,19 @@ impl<'m, 'a> Builder<'m, 'a> {
     fn strip_service_wrappers(&self, app: Node, server: &mut Server) -> Node {
         let (base, steps) = self.eval.unchain(app.clone());
         if let Node::Call { ctx, call } = &base {
-            if self.eval.callee(ctx, *call).path_is(None, &["Service", "new"]) {
+            if self
+                .eval
+                .callee(ctx, *call)
+                .path_is(None, &["Service", "new"])
+            {
                 for (sctx, s) in &steps {
-                    if matches!(self.eval.callee(sctx, *s).method(), Some("hoop" | "hoop_when")) {
-                        server
-                            .layers
-                            .extend(self.salvo_hoop(self.eval.arg(sctx, *s, 0), &self.site(sctx, *s)));
+                    if matches!(
+                        self.eval.callee(sctx, *s).method(),
+                        Some("hoop" | "hoop_when")
+                    ) {
+                        server.layers.extend(
+                            self.salvo_hoop(self.eval.arg(sctx, *s, 0), &self.site(sctx, *s)),
+                        );
                     }
                 }
                 return self.eval.arg(ctx, *call, 0);
@@ -1095,7 +1325,10 @@ impl<'m, 'a> Builder<'m, 'a> {
         let facts = self.model.fn_facts(f);
         match facts.returns.first() {
             Some(r) => self.eval.value(&Self::top(f), r, usize::MAX),
-            None => Node::Unknown(format!("`{}` returns no value the linter can follow", facts.name)),
+            None => Node::Unknown(format!(
+                "`{}` returns no value the linter can follow",
+                facts.name
+            )),
         }
     }
 
@@ -1106,11 +1339,16 @@ impl<'m, 'a> Builder<'m, 'a> {
         let mut cur = call;
         let mut names: Vec<&str> = Vec::new();
         for _ in 0..256 {
-            let next = facts.calls.iter().enumerate().skip(cur + 1).find_map(|(j, c)| match &c.receiver {
-                Some(Operand::Call(r)) if *r == cur => Some(j),
-                Some(Operand::Local(n)) if names.contains(&n.as_str()) => Some(j),
-                _ => None,
-            });
+            let next = facts
+                .calls
+                .iter()
+                .enumerate()
+                .skip(cur + 1)
+                .find_map(|(j, c)| match &c.receiver {
+                    Some(Operand::Call(r)) if *r == cur => Some(j),
+                    Some(Operand::Local(n)) if names.contains(&n.as_str()) => Some(j),
+                    _ => None,
+                });
             // Through a binding: `let server = HttpServer::new(..); server.bind(..)`.
             for l in &facts.lets {
                 if l.value == Operand::Call(cur) {
@@ -1230,7 +1468,11 @@ impl WarpAlt {
         layers.extend(b.layers.iter().cloned());
         WarpAlt {
             segs,
-            methods: if self.methods.is_empty() { b.methods.clone() } else { self.methods.clone() },
+            methods: if self.methods.is_empty() {
+                b.methods.clone()
+            } else {
+                self.methods.clone()
+            },
             handler: b.handler.clone().or_else(|| self.handler.clone()),
             layers,
             site: b.site.clone().or_else(|| self.site.clone()),
@@ -1239,10 +1481,16 @@ impl WarpAlt {
 
     fn into_draft(self) -> Option<RouteDraft> {
         let handler = self.handler?;
-        let site = self.site.or_else(|| self.layers.first().map(|l| l.site.clone()))?;
+        let site = self
+            .site
+            .or_else(|| self.layers.first().map(|l| l.site.clone()))?;
         Some(RouteDraft {
             framework: Framework::Warp,
-            methods: if self.methods.is_empty() { vec!["*".into()] } else { self.methods },
+            methods: if self.methods.is_empty() {
+                vec!["*".into()]
+            } else {
+                self.methods
+            },
             path: join_paths("", &self.segs.join("/")),
             handler,
             layers: self.layers,
@@ -1274,8 +1522,14 @@ fn route_attribute(a: &AttrFact) -> Option<(Vec<String>, String)> {
         return Some((vec![upper(last)], strip_query(&path)));
     }
     if last == "route" {
-        let path = a.first_str().map(String::from).or_else(|| a.named("uri").map(String::from))?;
-        let mut methods: Vec<String> = a.named_all("method").map(|m| m.to_ascii_uppercase()).collect();
+        let path = a
+            .first_str()
+            .map(String::from)
+            .or_else(|| a.named("uri").map(String::from))?;
+        let mut methods: Vec<String> = a
+            .named_all("method")
+            .map(|m| m.to_ascii_uppercase())
+            .collect();
         // rocket: `#[route(GET, uri = "/")]`.
         for arg in &a.args {
             if let crate::summary::AttrArg::Path(p) = arg {
@@ -1304,9 +1558,11 @@ fn text_layer(text: &str, site: &Site) -> Layer {
     let cat = crate::routes::catalog::RouteCatalog::builtin();
     let head = text.split('(').next().unwrap_or(text).trim();
     let segs: Vec<String> = head.split("::").map(|s| s.trim().to_string()).collect();
-    let kind = if cat.layer.iter().any(|e| e.kind == crate::routes::catalog::LayerClass::Auth && segs.iter().any(|s| e.path.ends_with(s.as_str()))) {
-        LayerKind::Auth(format!("`{head}`"))
-    } else if segs.iter().any(|s| cat.auth_name(s) == Some(true)) {
+    let kind = if cat.layer.iter().any(|e| {
+        e.kind == crate::routes::catalog::LayerClass::Auth
+            && segs.iter().any(|s| e.path.ends_with(s.as_str()))
+    }) || segs.iter().any(|s| cat.auth_name(s) == Some(true))
+    {
         LayerKind::Auth(format!("`{head}`"))
     } else {
         LayerKind::Other
@@ -1368,9 +1624,13 @@ fn address_of(eval: &Eval<'_, '_>, node: Node, depth: u32) -> Option<String> {
                         let recv = eval.receiver(&ctx, call)?;
                         return address_of(eval, recv, depth + 1);
                     }
-                    let args: Vec<Node> = (0..site.args.len()).map(|i| eval.arg(&ctx, call, i)).collect();
+                    let args: Vec<Node> = (0..site.args.len())
+                        .map(|i| eval.arg(&ctx, call, i))
+                        .collect();
                     if args.len() == 2 {
-                        if let (Some(h), Node::Lit(p)) = (address_of(eval, args[0].clone(), depth + 1), &args[1]) {
+                        if let (Some(h), Node::Lit(p)) =
+                            (address_of(eval, args[0].clone(), depth + 1), &args[1])
+                        {
                             return Some(format!("{h}:{p}"));
                         }
                     }

@@ -65,7 +65,11 @@ pub struct CrateRoutes {
 }
 
 /// Discovers, loads and models the crates at `paths` and lists their routes.
-pub fn list(paths: &[PathBuf], include_tests: bool, config_file: Option<&Path>) -> Result<Vec<CrateRoutes>, UsageError> {
+pub fn list(
+    paths: &[PathBuf],
+    include_tests: bool,
+    config_file: Option<&Path>,
+) -> Result<Vec<CrateRoutes>, UsageError> {
     let discovery = discover::discover(
         paths,
         &DiscoverOptions {
@@ -81,7 +85,8 @@ pub fn list(paths: &[PathBuf], include_tests: bool, config_file: Option<&Path>) 
         &rules::known_ids(),
     )
     .map_err(|e| UsageError(format!("invalid configuration: {e}")))?;
-    let catalog = BlockingCatalog::builtin().map_err(|e| UsageError(format!("internal error: {e}")))?;
+    let catalog =
+        BlockingCatalog::builtin().map_err(|e| UsageError(format!("internal error: {e}")))?;
     let exclude = discover::exclude_matcher(&cfg.exclude).map_err(|e| UsageError(e.to_string()))?;
     let load_opts = LoadOptions {
         include_tests: include_tests || cfg.include_tests.unwrap_or(false),
@@ -162,7 +167,12 @@ fn rows(model: &CrateModel<'_>, table: &RouteTable, cwd: &Path, name: String) ->
             servers: r
                 .servers
                 .iter()
-                .map(|&i| table.servers[i].address.clone().unwrap_or_else(|| "?".into()))
+                .map(|&i| {
+                    table.servers[i]
+                        .address
+                        .clone()
+                        .unwrap_or_else(|| "?".into())
+                })
                 .collect(),
         })
         .collect();
@@ -208,8 +218,20 @@ pub fn render_human(crates: &[CrateRoutes]) -> String {
             if c.routes.len() == 1 { "" } else { "s" },
             servers
         ));
-        let method_w = c.routes.iter().map(|r| r.methods.join(",").len()).max().unwrap_or(6).max(6);
-        let path_w = c.routes.iter().map(|r| r.path.chars().count()).max().unwrap_or(4).max(4);
+        let method_w = c
+            .routes
+            .iter()
+            .map(|r| r.methods.join(",").len())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        let path_w = c
+            .routes
+            .iter()
+            .map(|r| r.path.chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(4);
         let handlers: Vec<String> = c
             .routes
             .iter()
@@ -218,7 +240,12 @@ pub fn render_human(crates: &[CrateRoutes]) -> String {
                 None => r.handler.name.clone(),
             })
             .collect();
-        let handler_w = handlers.iter().map(|h| h.chars().count()).max().unwrap_or(7).max(7);
+        let handler_w = handlers
+            .iter()
+            .map(|h| h.chars().count())
+            .max()
+            .unwrap_or(7)
+            .max(7);
         out.push_str(&format!(
             "  {:<method_w$}  {:<path_w$}  {:<handler_w$}  AUTH\n",
             "METHOD", "PATH", "HANDLER"

@@ -263,9 +263,7 @@ pub fn build(model: &CrateModel<'_>) -> RouteTable {
     for d in b.unserved_routers() {
         push(d, None, &mut routes);
     }
-    routes.sort_by(|a, b| {
-        (&a.site, &a.path, &a.methods).cmp(&(&b.site, &b.path, &b.methods))
-    });
+    routes.sort_by(|a, b| (&a.site, &a.path, &a.methods).cmp(&(&b.site, &b.path, &b.methods)));
     RouteTable { routes, servers }
 }
 

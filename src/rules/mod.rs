@@ -7,6 +7,8 @@ use crate::finding::{Finding, Level};
 use crate::model::CrateModel;
 
 pub mod blocking_in_async;
+pub mod missing_panic_handler;
+pub mod unauthenticated_ops_route;
 
 /// A rule's metadata. `docs` is the rule's doc comment (`## What it does` ...).
 #[derive(Debug)]
@@ -86,7 +88,11 @@ pub trait Rule: Sync {
 
 /// Every rule, sorted by id.
 pub fn all() -> &'static [&'static dyn Rule] {
-    &[&blocking_in_async::BlockingInAsync]
+    &[
+        &blocking_in_async::BlockingInAsync,
+        &missing_panic_handler::MissingPanicHandler,
+        &unauthenticated_ops_route::UnauthenticatedOpsRoute,
+    ]
 }
 
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
