@@ -102,6 +102,11 @@ pub(crate) fn route_auth(model: &CrateModel<'_>, facts: &AuthFacts, d: &RouteDra
     if let Handler::Unknown(why) = &d.handler {
         return AuthStatus::Unknown(format!("the handler could not be resolved: {why}"));
     }
+    if let Handler::ExternFn(name) = &d.handler {
+        return AuthStatus::Unknown(format!(
+            "the handler `{name}` is defined in another crate, whose extractors the linter does not read"
+        ));
+    }
     AuthStatus::Unprotected
 }
 
@@ -348,11 +353,24 @@ fn classify_into(eval: &Eval<'_, '_>, node: &Node, site: &Site, out: &mut Vec<La
         }
         Node::Param { fn_id, index } => {
             let f = model.fn_facts(*fn_id);
-            let pname = f
-                .param_types
-                .get(*index)
+            let param = f.param_types.get(*index);
+            let pname = param
                 .and_then(|p| p.names.first().cloned())
                 .unwrap_or_else(|| index.to_string());
+            // A parameter of a named type: what the type's name says (`rate_limit: &RateLimit`).
+            if let Some(ty) = param.and_then(|p| p.ty.as_ref()) {
+                let tname = ty.last();
+                let is_generic =
+                    tname.len() <= 2 || ty.path.first().is_some_and(|s| s == "impl" || s == "dyn");
+                if !is_generic {
+                    let kind = match cat.auth_name(tname) {
+                        Some(true) => LayerKind::Auth(format!("`{tname}`")),
+                        _ => LayerKind::Other,
+                    };
+                    out.push(layer(format!("{pname}: {tname}"), kind, site));
+                    return;
+                }
+            }
             out.push(layer(
                 pname.clone(),
                 LayerKind::Unknown(format!(
@@ -385,38 +403,59 @@ fn type_name_of(p: &[String]) -> String {
 pub fn middleware_fn(model: &CrateModel<'_>, f: FnId, site: &Site) -> Layer {
     let cat = RouteCatalog::builtin();
     let name = model.fn_facts(f).name.clone();
-    let kind = if cat.auth_name(&name) == Some(true) {
-        LayerKind::Auth(format!("the middleware fn `{name}`"))
-    } else if rejects_unauthorized(model, f) {
-        LayerKind::Auth(format!("the middleware fn `{name}`, which answers 401/403"))
-    } else {
-        LayerKind::Other
+    // 401 means "authenticate first"; a 403 alone (a blocked user agent, a rate limit) counts
+    // only for a fn whose name says it checks who calls.
+    let (answers_401, answers_403) = rejections(model, f);
+    let kind = match cat.auth_name(&name) {
+        Some(true) => LayerKind::Auth(format!("the middleware fn `{name}`")),
+        Some(false) if answers_401 || answers_403 => {
+            LayerKind::Auth(format!("the middleware fn `{name}`, which answers 401/403"))
+        }
+        _ if answers_401 => {
+            LayerKind::Auth(format!("the middleware fn `{name}`, which answers 401"))
+        }
+        _ => LayerKind::Other,
     };
     layer(name, kind, site)
 }
 
-/// The fn (or a crate fn it calls) answers 401 or 403.
-fn rejects_unauthorized(model: &CrateModel<'_>, f: FnId) -> bool {
+/// Whether the fn (or a crate fn it calls) answers 401, and 403.
+fn rejections(model: &CrateModel<'_>, f: FnId) -> (bool, bool) {
     let direct = |id: FnId| {
         let facts = model.fn_facts(id);
-        facts.consts.iter().any(|c| {
-            c.last()
-                .is_some_and(|l| l == "UNAUTHORIZED" || l == "FORBIDDEN")
-        }) || facts.calls.iter().any(|c| {
+        let mut r = (false, false);
+        for c in &facts.consts {
+            match c.last().map(String::as_str) {
+                Some("UNAUTHORIZED") => r.0 = true,
+                Some("FORBIDDEN") => r.1 = true,
+                _ => {}
+            }
+        }
+        for c in &facts.calls {
             let name = match &c.callee {
                 crate::facts::Callee::Path(p) => p.last().cloned().unwrap_or_default(),
                 crate::facts::Callee::Method { name, .. } => name.clone(),
             };
             let lower = name.to_ascii_lowercase();
-            lower.contains("unauthorized") || lower.contains("forbidden")
-        })
+            r.0 |= lower.contains("unauthorized");
+            r.1 |= lower.contains("forbidden");
+        }
+        r
     };
-    if direct(f) {
-        return true;
-    }
+    let mut r = direct(f);
     let facts = model.fn_facts(f);
-    (0..facts.calls.len()).any(|ci| match model.call_target(f, ci) {
-        crate::model::CallTarget::Local(c) => *c != f && direct(*c),
-        _ => false,
-    })
+    for ci in 0..facts.calls.len() {
+        if let crate::model::CallTarget::Local(c) = model.call_target(f, ci) {
+            if *c != f {
+                let d = direct(*c);
+                r.0 |= d.0;
+                r.1 |= d.1;
+            }
+        }
+    }
+    r
+}
+
+fn rejects_unauthorized(model: &CrateModel<'_>, f: FnId) -> bool {
+    rejections(model, f).0
 }

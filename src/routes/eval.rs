@@ -121,7 +121,21 @@ impl<'m, 'a> Eval<'m, 'a> {
             Operand::Array(xs) => {
                 Node::Array(xs.iter().map(|x| self.value_depth(ctx, x, at, d)).collect())
             }
-            Operand::Field(_, name) => Node::Unknown(format!("a field `{name}` of a value")),
+            Operand::Field(base, name) => {
+                // `let (router, api) = OpenApiRouter::new()..split_for_parts();`
+                if name == "0" {
+                    if let Node::Call { ctx: bctx, call } = self.value_depth(ctx, base, at, d) {
+                        if self.callee(&bctx, call).method() == Some("split_for_parts") {
+                            if let Some(r) = self.receiver(&bctx, call) {
+                                return r;
+                            }
+                        }
+                    }
+                }
+                Node::Unknown(format!(
+                    "the value of the field `{name}`, which the linter does not follow"
+                ))
+            }
             Operand::Struct(p, _) => self.path(ctx.fn_id, p),
             Operand::Other => Node::Unknown("an expression the linter does not follow".into()),
         }
@@ -200,6 +214,16 @@ impl<'m, 'a> Eval<'m, 'a> {
 
     /// What a path written in fn `id` names.
     pub fn path(&self, id: FnId, segs: &[String]) -> Node {
+        // A fn of the same module wins over an import of the same name: that import is a
+        // macro (`use actix_web::delete;` for `#[delete(..)]` beside `fn delete`), since a fn
+        // and an imported fn of one name would not compile.
+        if let [name] = segs {
+            let mut local = self.model.fn_facts(id).module.clone();
+            local.push(name.clone());
+            if let Some(f) = self.model.local_fn(self.model.fns[id].target, &local) {
+                return Node::LocalFn(f);
+            }
+        }
         match self.model.resolve_in_fn(id, segs).into_iter().next() {
             Some(Resolved::Local { target, path }) => {
                 if let Some(f) = self.model.local_fn(target, &path) {

@@ -70,6 +70,9 @@ impl<'m, 'a> Builder<'m, 'a> {
                     || c.path_is(Some("loco_rs"), &["Routes", "at"])
                     || c.path_is(Some("loco_rs"), &["AppRoutes", "with_default_routes"])
                     || c.path_is(Some("loco_rs"), &["AppRoutes", "empty"])
+                    || c.path_is(Some("utoipa_axum"), &["OpenApiRouter", "new"])
+                    || c.path_is(Some("utoipa_axum"), &["OpenApiRouter", "with_openapi"])
+                    || c.path_is(Some("aide"), &["ApiRouter", "new"])
                 {
                     return Some(Framework::Axum);
                 }
@@ -125,6 +128,22 @@ impl<'m, 'a> Builder<'m, 'a> {
             return None;
         }
         let (base, steps) = self.eval.unchain(node.clone());
+        // tower's `layer.layer(service)`: the router is the argument, the receiver wraps it.
+        if let Node::Call { ctx, call } = &node {
+            if self.base_framework(&base).is_none()
+                && self.eval.callee(ctx, *call).method() == Some("layer")
+            {
+                let mut r = self.router(self.eval.arg(ctx, *call, 0), depth + 1)?;
+                if let Some(recv) = self.eval.receiver(ctx, *call) {
+                    let ls = classify(&self.eval, &recv, &self.site(ctx, *call));
+                    for d in &mut r.routes {
+                        d.layers.extend(ls.iter().cloned());
+                    }
+                    r.layers.extend(ls);
+                }
+                return Some(r);
+            }
+        }
         match self.base_framework(&base)? {
             Framework::Axum => Some(self.axum(&base, &steps, depth)),
             Framework::ActixWeb => Some(self.actix_container(&base, &steps, depth)),
@@ -168,6 +187,14 @@ impl<'m, 'a> Builder<'m, 'a> {
                     Callee2::Path(c) => c.first().map(|p| p.join("::")).unwrap_or_default(),
                 };
                 (Handler::Service(name), Vec::new())
+            }
+            Node::Extern(p)
+                if p.len() > 1
+                    && p.last()
+                        .is_some_and(|l| l.starts_with(|c: char| c.is_lowercase()))
+                    && !is_framework_crate(&p[0]) =>
+            {
+                (Handler::ExternFn(p.join("::")), Vec::new())
             }
             Node::Extern(p) | Node::LocalItem(p) => (Handler::Service(p.join("::")), Vec::new()),
             Node::Unknown(why) => (Handler::Unknown(why.clone()), Vec::new()),
@@ -308,6 +335,17 @@ impl<'m, 'a> Builder<'m, 'a> {
                     });
                 }
                 "prefix" => prefix = self.eval.arg_str(ctx, *call, 0).unwrap_or_default(),
+                // utoipa-axum: `.routes(routes!(a, b))`, paths in `#[utoipa::path(..)]`.
+                "routes" => {
+                    if let Node::Macro { ctx: mctx, index } = self.eval.arg(ctx, *call, 0) {
+                        let mf = &self.model.fn_facts(mctx.fn_id).macros[index];
+                        for a in &mf.args {
+                            if let Node::LocalFn(id) = self.eval.value(&mctx, a, mf.after_call) {
+                                routes.extend(self.utoipa_routes(id));
+                            }
+                        }
+                    }
+                }
                 "layer" | "route_layer" => {
                     // A layer covers only the routes added before it.
                     let ls = classify(&self.eval, &self.eval.arg(ctx, *call, 0), &site);
@@ -723,6 +761,41 @@ impl<'m, 'a> Builder<'m, 'a> {
             }
         }
         out
+    }
+
+    /// `#[utoipa::path(get, path = "/x")]` on a handler.
+    fn utoipa_routes(&self, id: FnId) -> Vec<RouteDraft> {
+        let f = self.model.fn_facts(id);
+        f.attributes
+            .iter()
+            .filter(|a| a.last() == "path" && a.path.first().is_some_and(|p| p == "utoipa"))
+            .filter_map(|a| {
+                let path = a.named("path")?;
+                let methods: Vec<String> = a
+                    .args
+                    .iter()
+                    .filter_map(|x| match x {
+                        crate::summary::AttrArg::Path(p) => p
+                            .last()
+                            .filter(|m| AXUM_METHODS.contains(&m.as_str()))
+                            .map(|m| upper(m)),
+                        _ => None,
+                    })
+                    .collect();
+                Some(RouteDraft {
+                    framework: Framework::Axum,
+                    methods: if methods.is_empty() {
+                        vec!["*".into()]
+                    } else {
+                        methods
+                    },
+                    path: join_paths("", path),
+                    handler: Handler::Fn(id),
+                    layers: Vec::new(),
+                    site: Site::of_fn(self.model, id),
+                })
+            })
+            .collect()
     }
 
     // ---------------------------------------------------------------------------------
@@ -1404,6 +1477,27 @@ impl<'m, 'a> Builder<'m, 'a> {
         }
         out
     }
+}
+
+/// Crates whose fns used as handlers are services of the framework (`actix_files::Files`).
+fn is_framework_crate(name: &str) -> bool {
+    matches!(
+        name,
+        "axum"
+            | "axum_extra"
+            | "tower_http"
+            | "tower"
+            | "actix_web"
+            | "actix_files"
+            | "rocket"
+            | "warp"
+            | "poem"
+            | "salvo"
+            | "salvo_core"
+            | "loco_rs"
+            | "hyper"
+            | "http"
+    )
 }
 
 /// A salvo router before flattening.

@@ -144,7 +144,7 @@ fn rows(model: &CrateModel<'_>, table: &RouteTable, cwd: &Path, name: String) ->
                     name: "closure".into(),
                     location: Some(loc(&site.path, site.range, cwd)),
                 },
-                Handler::Service(s) => HandlerRow {
+                Handler::Service(s) | Handler::ExternFn(s) => HandlerRow {
                     name: s.clone(),
                     location: None,
                 },

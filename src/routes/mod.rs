@@ -84,6 +84,8 @@ pub enum Handler {
     Closure(Site),
     /// A service or endpoint of another crate (`ServeDir::new("assets")`), by name.
     Service(String),
+    /// A fn of another crate (a workspace sibling): its parameters are not visible.
+    ExternFn(String),
     /// Something the linter could not follow, and why.
     Unknown(String),
 }

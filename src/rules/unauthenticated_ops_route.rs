@@ -364,10 +364,13 @@ fn finding(
         path: route.site.path.clone(),
         range: route.site.range,
         label,
-        help: Some(format!(
-            "{}; or serve it only on a listener bound to 127.0.0.1",
-            fix_for(route.framework)
-        )),
+        help: Some(match &unknown {
+            None => format!(
+                "{}; or serve it only on a listener bound to 127.0.0.1",
+                fix_for(route.framework)
+            ),
+            Some(_) => "if it is protected, name the middleware or extractor in `auth-layers` / `auth-extractors` under `[unauthenticated-ops-route]` in stateless-lint.toml, or suppress this finding with a reason (`// stateless-lint: allow(unauthenticated-ops-route) ..`); if it is not, protect it".to_string(),
+        }),
         notes,
     }
 }
