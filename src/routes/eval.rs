@@ -66,13 +66,21 @@ pub enum Node {
     Unknown(String),
 }
 
+/// Most evaluation steps for one crate: generated code can nest values so that following
+/// all of them would take exponential time; past the budget values are unknown.
+const STEP_BUDGET: u64 = 2_000_000;
+
 pub struct Eval<'m, 'a> {
     pub model: &'m CrateModel<'a>,
+    steps: std::cell::Cell<u64>,
 }
 
 impl<'m, 'a> Eval<'m, 'a> {
     pub fn new(model: &'m CrateModel<'a>) -> Self {
-        Eval { model }
+        Eval {
+            model,
+            steps: std::cell::Cell::new(0),
+        }
     }
 
     pub fn call_site(&self, ctx: &Ctx, call: usize) -> &'a CallSite {
@@ -87,6 +95,11 @@ impl<'m, 'a> Eval<'m, 'a> {
     fn value_depth(&self, ctx: &Ctx, op: &Operand, at: usize, depth: u32) -> Node {
         if depth > MAX_DEPTH {
             return Node::Unknown("the value is built too deep to follow".into());
+        }
+        let steps = self.steps.get() + 1;
+        self.steps.set(steps);
+        if steps > STEP_BUDGET {
+            return Node::Unknown("the crate's routers are too large to follow".into());
         }
         let d = depth + 1;
         let f = self.model.fn_facts(ctx.fn_id);

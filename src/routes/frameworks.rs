@@ -14,6 +14,8 @@ use crate::summary::{AttrFact, Operand};
 
 /// Deepest nesting of routers read (nest inside nest...).
 const MAX_ROUTER_DEPTH: u32 = 32;
+/// Most alternatives of one warp filter tree (`and` of `or`s multiplies them).
+const MAX_WARP_ALTERNATIVES: usize = 4096;
 
 const AXUM_METHODS: &[&str] = &[
     "get", "post", "put", "delete", "patch", "head", "options", "trace", "connect",
@@ -1078,12 +1080,17 @@ impl<'m, 'a> Builder<'m, 'a> {
                     let mut next = Vec::new();
                     for a in &alts {
                         for b in &rhs {
-                            next.push(a.and(b));
+                            if next.len() < MAX_WARP_ALTERNATIVES {
+                                next.push(a.and(b));
+                            }
                         }
                     }
                     alts = next;
                 }
-                "or" => alts.extend(self.warp(self.eval.arg(ctx, *call, 0), depth + 1)),
+                "or" => {
+                    alts.extend(self.warp(self.eval.arg(ctx, *call, 0), depth + 1));
+                    alts.truncate(MAX_WARP_ALTERNATIVES);
+                }
                 "and_then" | "map" | "then" => {
                     let arg = self.eval.arg(ctx, *call, 0);
                     // An auth step inside a filter (`headers_cloned().and_then(authorize)`).

@@ -322,3 +322,204 @@ mod tests {
         assert!(!is_loopback_address("0.0.0.0:9000"));
     }
 }
+
+#[cfg(test)]
+mod model_tests {
+    use super::*;
+    use crate::catalog::BlockingCatalog;
+    use crate::discover::TargetKind;
+    use crate::load::{LoadedCrate, LoadedTarget};
+    use crate::parse::{parse_source, ParsedFile};
+
+    /// A one-target crate from in-memory files: (module path, source).
+    fn krate(files: &[(&str, &str)]) -> LoadedCrate {
+        let parsed: Vec<ParsedFile> = files
+            .iter()
+            .map(|(module, text)| {
+                let module: Vec<String> = if module.is_empty() {
+                    Vec::new()
+                } else {
+                    module.split("::").map(String::from).collect()
+                };
+                let path = PathBuf::from(format!("/virtual/{}.rs", module.join("/")));
+                parse_source(&path, &module, false, text.to_string())
+            })
+            .collect();
+        LoadedCrate {
+            name: "demo".into(),
+            dir: PathBuf::from("/virtual"),
+            manifest: None,
+            manifest_path: None,
+            release_panic_abort: None,
+            targets: vec![LoadedTarget {
+                name: "demo".into(),
+                kind: TargetKind::Bin,
+                root: PathBuf::from("/virtual/main.rs"),
+                files: (0..parsed.len()).collect(),
+            }],
+            files: parsed,
+            problems: Vec::new(),
+        }
+    }
+
+    /// (path, auth status label, layer names) of every route.
+    fn table(files: &[(&str, &str)]) -> Vec<(String, &'static str, Vec<String>)> {
+        let k = krate(files);
+        let cat = BlockingCatalog::builtin().unwrap();
+        let m = CrateModel::build(&k, &cat);
+        m.routes()
+            .routes
+            .iter()
+            .map(|r| {
+                (
+                    format!("{} {}", r.methods.join(","), r.path),
+                    r.auth.label(),
+                    r.layers.iter().map(|l| l.name.clone()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    fn status<'t>(t: &'t [(String, &'static str, Vec<String>)], route: &str) -> &'t str {
+        t.iter()
+            .find(|r| r.0 == route)
+            .map(|r| r.1)
+            .unwrap_or_else(|| panic!("no route {route} in {t:?}"))
+    }
+
+    #[test]
+    fn axum_layers_cover_only_routes_added_before_them() {
+        let t = table(&[(
+            "",
+            r#"use axum::{routing::get, Router, middleware::from_fn};
+            async fn a() {} async fn b() {} async fn require_admin() {}
+            fn main() {
+                let app: Router = Router::new()
+                    .route("/a", get(a))
+                    .layer(from_fn(require_admin))
+                    .route("/b", get(b).post(a));
+                axum::serve(l, app);
+            }"#,
+        )]);
+        assert_eq!(status(&t, "GET /a"), "protected");
+        assert_eq!(status(&t, "GET /b"), "unprotected");
+        assert_eq!(status(&t, "POST /b"), "unprotected");
+    }
+
+    #[test]
+    fn routers_built_by_fns_in_other_modules_with_parameters() {
+        let t = table(&[
+            (
+                "",
+                r#"mod api; use axum::Router;
+                fn main() {
+                    let app = api::with_auth(Router::new().nest("/ops", api::ops()));
+                    axum::serve(l, app);
+                }"#,
+            ),
+            (
+                "api",
+                r#"use axum::{routing::get, Router};
+                use tower_http::validate_request::ValidateRequestHeaderLayer;
+                async fn heap() {}
+                pub fn ops() -> Router { Router::new().route("/heap", get(heap)) }
+                pub fn with_auth(r: Router) -> Router { r.layer(ValidateRequestHeaderLayer::bearer("t")) }"#,
+            ),
+        ]);
+        assert_eq!(t.len(), 1, "{t:?}");
+        assert_eq!(status(&t, "GET /ops/heap"), "protected");
+    }
+
+    #[test]
+    fn actix_wrap_covers_the_whole_scope_whatever_the_order() {
+        let t = table(&[(
+            "",
+            r#"use actix_web::{web, App, HttpServer};
+            use actix_web_httpauth::middleware::HttpAuthentication;
+            async fn heap() {} async fn open() {}
+            fn main() {
+                HttpServer::new(|| App::new()
+                    .service(web::scope("/ops").route("/heap", web::get().to(heap)).wrap(HttpAuthentication::bearer(v)))
+                    .route("/open", web::post().to(open)));
+            }"#,
+        )]);
+        assert_eq!(status(&t, "GET /ops/heap"), "protected");
+        assert_eq!(status(&t, "POST /open"), "unprotected");
+    }
+
+    #[test]
+    fn salvo_hoops_cover_descendants_and_forced_jwt_does_not_protect() {
+        let t = table(&[(
+            "",
+            r#"use salvo::prelude::*;
+            use salvo::jwt_auth::JwtAuth;
+            #[handler] async fn auth_check() {} #[handler] async fn a() {} #[handler] async fn b() {}
+            async fn main() {
+                let r = Router::new()
+                    .push(Router::with_path("ops").hoop(auth_check).push(Router::with_path("a").get(a)))
+                    .push(Router::with_path("b").hoop(JwtAuth::new(d).force_passed(true)).get(b));
+                Server::new(acc).serve(r).await;
+            }"#,
+        )]);
+        assert_eq!(status(&t, "GET /ops/a"), "protected");
+        assert_eq!(status(&t, "GET /b"), "unprotected");
+    }
+
+    #[test]
+    fn warp_filters_protect_the_chain_they_are_anded_into() {
+        let t = table(&[(
+            "",
+            r#"use warp::Filter;
+            async fn a() {} async fn b() {}
+            async fn main() {
+                let admin = warp::path!("admin" / "x").and(warp::header::<String>("authorization")).and_then(a);
+                let open = warp::path("open").and(warp::get()).and_then(b);
+                warp::serve(admin.or(open)).run(([0, 0, 0, 0], 1)).await;
+            }"#,
+        )]);
+        assert_eq!(status(&t, "* /admin/x"), "protected");
+        assert_eq!(status(&t, "GET /open"), "unprotected");
+    }
+
+    #[test]
+    fn rocket_guards_and_poem_with() {
+        let t = table(&[(
+            "",
+            r#"use rocket::request::FromRequest;
+            struct Operator;
+            impl<'r> FromRequest<'r> for Operator {}
+            #[get("/stats")] fn stats(_o: Operator) {}
+            #[get("/drafts")] fn drafts(_o: Option<Operator>) {}
+            #[launch] fn rocket() -> _ { rocket::build().mount("/admin", routes![stats, drafts]) }"#,
+        )]);
+        // `operator` is a weak name: it counts because the type implements `FromRequest`.
+        assert_eq!(status(&t, "GET /admin/stats"), "protected");
+        assert_eq!(status(&t, "GET /admin/drafts"), "unprotected");
+        let t = table(&[(
+            "",
+            r#"use poem::{get, handler, EndpointExt, Route, Server};
+            #[handler] fn links() {} #[handler] fn open() {}
+            fn admin() -> Route { Route::new().at("/links", get(links)) }
+            async fn main() {
+                let app = Route::new().nest("/admin", admin().with(RequireAdmin)).at("/open", get(open));
+                Server::new(l).run(app).await;
+            }"#,
+        )]);
+        assert_eq!(status(&t, "GET /admin/links"), "protected");
+        assert_eq!(status(&t, "GET /open"), "unprotected");
+    }
+
+    #[test]
+    fn a_layer_that_cannot_be_read_makes_the_status_unknown() {
+        let t = table(&[(
+            "",
+            r#"use axum::{routing::get, Router};
+            async fn a() {}
+            fn main() {
+                let app = Router::new().route("/debug/a", get(a)).route_layer(cfg.guard.clone());
+                axum::serve(l, app);
+            }"#,
+        )]);
+        assert_eq!(status(&t, "GET /debug/a"), "unknown");
+    }
+}
