@@ -531,6 +531,11 @@ impl<'a> CrateModel<'a> {
         }
     }
 
+    /// A fn item nested in the body of `id` (or of a fn it is nested in) named `name`.
+    pub fn nested_fn(&self, id: FnId, name: &str) -> Option<FnId> {
+        self.nested_in_scope(id, name).copied()
+    }
+
     fn nested_in_scope(&self, id: FnId, name: &str) -> Option<&FnId> {
         // A nested fn is visible in its parent's body and in fns nested alongside it.
         let mut cur = Some(id);

@@ -92,6 +92,20 @@ pub(crate) fn route_auth(model: &CrateModel<'_>, facts: &AuthFacts, d: &RouteDra
         if let Some(what) = handler_auth(model, facts, id) {
             return AuthStatus::Protected(what);
         }
+        // A forced `JwtAuth` whose handler checks the outcome itself.
+        let forced = d
+            .layers
+            .iter()
+            .any(|l| l.name.ends_with(".force_passed(true)"));
+        let checks = model.fn_facts(id).calls.iter().any(|c| {
+            matches!(&c.callee, crate::facts::Callee::Method { name, .. } if name == "jwt_auth_state")
+        });
+        if forced && checks {
+            return AuthStatus::Protected(
+                "`JwtAuth` with `force_passed(true)`, and the handler checks `jwt_auth_state()`"
+                    .into(),
+            );
+        }
     }
     if let Some(why) = d.layers.iter().find_map(|l| match &l.kind {
         LayerKind::Unknown(why) => Some(why.clone()),
@@ -247,6 +261,24 @@ fn classify_into(eval: &Eval<'_, '_>, node: &Node, site: &Site, out: &mut Vec<La
                 }
                 return;
             }
+            // salvo's `JwtAuth::new(..).force_passed(true)` never rejects: the handler must
+            // check `depot.jwt_auth_state()` (see `route_auth`).
+            let forced = steps.iter().any(|(sctx, s)| {
+                eval.callee(sctx, *s).method() == Some("force_passed")
+                    && matches!(eval.arg(sctx, *s, 0), Node::Lit(ref v) if v == "true")
+            });
+            if forced {
+                let name = callee
+                    .first_path()
+                    .map(type_name_of)
+                    .unwrap_or_else(|| "?".into());
+                out.push(layer(
+                    format!("{name}.force_passed(true)"),
+                    LayerKind::Other,
+                    site,
+                ));
+                return;
+            }
             // Catalog entries: a layer type, or a fn that builds middleware from a fn.
             if let crate::routes::eval::Callee2::Path(cands) = &callee {
                 for p in cands {
@@ -271,20 +303,12 @@ fn classify_into(eval: &Eval<'_, '_>, node: &Node, site: &Site, out: &mut Vec<La
                         return;
                     }
                     if let Some(e) = cat.layer(p) {
-                        let mut kind = match e.kind {
+                        let kind = match e.kind {
                             LayerClass::Auth => LayerKind::Auth(e.what.clone()),
                             LayerClass::PanicCatcher => LayerKind::PanicCatcher,
                             LayerClass::Compression => LayerKind::Compression,
                             LayerClass::Other => LayerKind::Other,
                         };
-                        // salvo's `JwtAuth::new(..).force_passed(true)` never rejects.
-                        let forced = steps.iter().any(|(sctx, s)| {
-                            eval.callee(sctx, *s).method() == Some("force_passed")
-                                && matches!(eval.arg(sctx, *s, 0), Node::Lit(ref v) if v == "true")
-                        });
-                        if forced {
-                            kind = LayerKind::Other;
-                        }
                         out.push(layer(type_name_of(p), kind, site));
                         return;
                     }

@@ -95,6 +95,21 @@ pub struct RouteCatalog {
     pub internals: Vec<InternalsEntry>,
 }
 
+/// A path through a crate's prelude (`salvo::prelude::CatchPanic::new`, what
+/// `use salvo::prelude::*` gives): the catalog entry of that crate with the same type name.
+fn through_prelude<'e>(path: &[String], entries: impl Iterator<Item = &'e str>) -> Option<String> {
+    let at = path.iter().position(|s| s == "prelude")?;
+    let krate = path.first()?;
+    let ty = path.get(at + 1)?;
+    entries
+        .filter(|e| {
+            e.split("::").next() == Some(krate.as_str())
+                && e.rsplit("::").next() == Some(ty.as_str())
+        })
+        .map(String::from)
+        .next()
+}
+
 /// Whether `path` is `entry` or an item inside it (`CatchPanicLayer::new`).
 pub fn path_matches(entry: &str, path: &[String]) -> bool {
     let mut segs = entry.split("::");
@@ -117,10 +132,15 @@ impl RouteCatalog {
 
     pub fn layer(&self, path: &[String]) -> Option<&LayerEntry> {
         // The longest matching entry wins (a specific `other` over a generic prefix).
-        self.layer
+        let direct = self
+            .layer
             .iter()
             .filter(|e| path_matches(&e.path, path))
-            .max_by_key(|e| e.path.len())
+            .max_by_key(|e| e.path.len());
+        direct.or_else(|| {
+            let canonical = through_prelude(path, self.layer.iter().map(|e| e.path.as_str()))?;
+            self.layer.iter().find(|e| e.path == canonical)
+        })
     }
 
     pub fn middleware_fn(&self, path: &[String]) -> Option<&MiddlewareFnEntry> {
@@ -130,7 +150,14 @@ impl RouteCatalog {
     }
 
     pub fn extractor(&self, path: &[String]) -> Option<&ExtractorEntry> {
-        self.extractor.iter().find(|e| path_matches(&e.path, path))
+        self.extractor
+            .iter()
+            .find(|e| path_matches(&e.path, path))
+            .or_else(|| {
+                let canonical =
+                    through_prelude(path, self.extractor.iter().map(|e| e.path.as_str()))?;
+                self.extractor.iter().find(|e| e.path == canonical)
+            })
     }
 
     pub fn internals(&self, path: &[String]) -> Option<&InternalsEntry> {
@@ -173,6 +200,9 @@ mod tests {
         assert!(c
             .layer(&p("tower_http::catch_panic::CatchPanicLayerX"))
             .is_none());
+        let e = c.layer(&p("salvo::prelude::CatchPanic::new")).unwrap();
+        assert_eq!(e.kind, LayerClass::PanicCatcher);
+        assert!(c.layer(&p("salvo::prelude::Router::new")).is_none());
         assert_eq!(c.auth_name("require_admin"), Some(true));
         assert_eq!(c.auth_name("CurrentUser"), Some(false));
         assert_eq!(c.auth_name("AuthorName"), None);

@@ -231,6 +231,9 @@ impl<'m, 'a> Eval<'m, 'a> {
         // macro (`use actix_web::delete;` for `#[delete(..)]` beside `fn delete`), since a fn
         // and an imported fn of one name would not compile.
         if let [name] = segs {
+            if let Some(f) = self.model.nested_fn(id, name) {
+                return Node::LocalFn(f);
+            }
             let mut local = self.model.fn_facts(id).module.clone();
             local.push(name.clone());
             if let Some(f) = self.model.local_fn(self.model.fns[id].target, &local) {
