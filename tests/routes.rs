@@ -68,3 +68,78 @@ fn a_path_that_does_not_exist_is_a_usage_error() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("error"), "{err}");
 }
+
+fn check(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-stateless-lint"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn flagged_paths(json: &str) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_str(json).expect("JSON");
+    let mut out: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "unauthenticated-ops-route")
+        .map(|f| {
+            f["message"]
+                .as_str()
+                .unwrap()
+                .split('`')
+                .nth(1)
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn configured_auth_layers_and_sensitive_prefixes_change_the_findings() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("routes-config");
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = ["--format", "json", "--select", "unauthenticated-ops-route"];
+    let (_, json, _) = check(&[&base[..], &["fixtures/axum/routes"]].concat());
+    let before = flagged_paths(&json);
+    assert!(
+        before.contains(&"GET /internal/sessions".to_string()),
+        "{before:?}"
+    );
+    assert!(!before.contains(&"GET /administrators-guide".to_string()));
+
+    let cfg = dir.join("stateless-lint.toml");
+    std::fs::write(
+        &cfg,
+        "[unauthenticated-ops-route]\nauth-layers = [\"axum_login::AuthManagerLayerBuilder\"]\nsensitive-prefixes = [\"/administrators-guide\"]\n",
+    )
+    .unwrap();
+    let cfg_arg = cfg.to_string_lossy().into_owned();
+    let (_, json, err) =
+        check(&[&base[..], &["--config", &cfg_arg, "fixtures/axum/routes"]].concat());
+    let after = flagged_paths(&json);
+    assert!(
+        !after.contains(&"GET /internal/sessions".to_string()),
+        "{after:?} {err}"
+    );
+    assert!(
+        after.contains(&"GET /administrators-guide".to_string()),
+        "{after:?}"
+    );
+
+    std::fs::write(&cfg, "[unauthenticated-ops-route]\nauth-layer = [\"x\"]\n").unwrap();
+    let (code, _, err) = check(&["--config", &cfg_arg, "fixtures/axum/routes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("unauthenticated-ops-route.auth-layer"),
+        "{err}"
+    );
+}
