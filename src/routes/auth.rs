@@ -303,23 +303,12 @@ fn classify_into(eval: &Eval<'_, '_>, node: &Node, site: &Site, out: &mut Vec<La
                         return;
                     }
                     if let Some(e) = cat.layer(p) {
-                        let kind = match e.kind {
-                            LayerClass::Auth => LayerKind::Auth(e.what.clone()),
-                            LayerClass::PanicCatcher => LayerKind::PanicCatcher,
-                            LayerClass::Compression => LayerKind::Compression,
-                            LayerClass::Other => LayerKind::Other,
-                        };
-                        out.push(layer(type_name_of(p), kind, site));
+                        out.push(layer(type_name_of(p), catalog_kind(e), site));
                         return;
                     }
                 }
                 let name = cands.first().map(|p| type_name_of(p)).unwrap_or_default();
-                let kind = if cat.auth_name(&name) == Some(true) {
-                    LayerKind::Auth(format!("`{name}`"))
-                } else {
-                    LayerKind::Other
-                };
-                out.push(layer(name, kind, site));
+                out.push(layer(name.clone(), kind_by_name(&name), site));
                 return;
             }
             let name = callee.last().unwrap_or("?").to_string();
@@ -350,22 +339,11 @@ fn classify_into(eval: &Eval<'_, '_>, node: &Node, site: &Site, out: &mut Vec<La
         Node::LocalFn(f) => out.push(middleware_fn(model, *f, site)),
         Node::LocalItem(p) | Node::Extern(p) => {
             if let Some(e) = cat.layer(p) {
-                let kind = match e.kind {
-                    LayerClass::Auth => LayerKind::Auth(e.what.clone()),
-                    LayerClass::PanicCatcher => LayerKind::PanicCatcher,
-                    LayerClass::Compression => LayerKind::Compression,
-                    LayerClass::Other => LayerKind::Other,
-                };
-                out.push(layer(type_name_of(p), kind, site));
+                out.push(layer(type_name_of(p), catalog_kind(e), site));
                 return;
             }
             let name = p.last().cloned().unwrap_or_default();
-            let kind = if cat.auth_name(&name) == Some(true) {
-                LayerKind::Auth(format!("`{name}`"))
-            } else {
-                LayerKind::Other
-            };
-            out.push(layer(name, kind, site));
+            out.push(layer(name.clone(), kind_by_name(&name), site));
         }
         Node::Closure { ctx, .. } => {
             let kind = if rejects_unauthorized(model, ctx.fn_id) {
@@ -406,6 +384,24 @@ fn classify_into(eval: &Eval<'_, '_>, node: &Node, site: &Site, out: &mut Vec<La
         }
         Node::Unknown(why) => out.push(layer("?".into(), LayerKind::Unknown(why.clone()), site)),
         Node::Str(_) | Node::Lit(_) => {}
+    }
+}
+
+fn catalog_kind(e: &crate::routes::catalog::LayerEntry) -> LayerKind {
+    match e.kind {
+        LayerClass::Auth => LayerKind::Auth(e.what.clone()),
+        LayerClass::PanicCatcher => LayerKind::PanicCatcher,
+        LayerClass::Compression => LayerKind::Compression,
+        LayerClass::Other => LayerKind::Other,
+    }
+}
+
+/// A middleware the catalog does not know: authentication when its name says so.
+fn kind_by_name(name: &str) -> LayerKind {
+    if RouteCatalog::builtin().auth_name(name) == Some(true) {
+        LayerKind::Auth(format!("`{name}`"))
+    } else {
+        LayerKind::Other
     }
 }
 

@@ -156,6 +156,28 @@ impl<'m, 'a> Builder<'m, 'a> {
         }
     }
 
+    /// A path argument: its string, or `<dynamic>` when it is not a literal.
+    fn path_arg(&self, ctx: &Ctx, call: usize, i: usize) -> String {
+        self.eval
+            .arg_str(ctx, call, i)
+            .unwrap_or_else(|| "<dynamic>".into())
+    }
+
+    /// The items of a list argument: `vec![a, b]`, `[a, b]`, `routes![a, b]`, or one value.
+    fn list_items(&self, node: Node) -> Vec<Node> {
+        match node {
+            Node::Array(xs) => xs,
+            Node::Macro { ctx, index } => {
+                let mf = &self.model.fn_facts(ctx.fn_id).macros[index];
+                mf.args
+                    .iter()
+                    .map(|a| self.eval.value(&ctx, a, mf.after_call))
+                    .collect()
+            }
+            other => vec![other],
+        }
+    }
+
     fn handler(&self, node: &Node) -> (Handler, Vec<Layer>) {
         match node {
             Node::LocalFn(id) => (Handler::Fn(*id), Vec::new()),
@@ -236,10 +258,7 @@ impl<'m, 'a> Builder<'m, 'a> {
             let name = m.method().unwrap_or("");
             match name {
                 "route" | "add" | "api_route" => {
-                    let path = self
-                        .eval
-                        .arg_str(ctx, *call, 0)
-                        .unwrap_or_else(|| "<dynamic>".into());
+                    let path = self.path_arg(ctx, *call, 0);
                     for (methods, handler, hl) in
                         self.axum_method_router(self.eval.arg(ctx, *call, 1))
                     {
@@ -254,10 +273,7 @@ impl<'m, 'a> Builder<'m, 'a> {
                     }
                 }
                 "route_service" => {
-                    let path = self
-                        .eval
-                        .arg_str(ctx, *call, 0)
-                        .unwrap_or_else(|| "<dynamic>".into());
+                    let path = self.path_arg(ctx, *call, 0);
                     let (handler, hl) = self.handler(&self.eval.arg(ctx, *call, 1));
                     routes.push(RouteDraft {
                         framework: Framework::Axum,
@@ -270,26 +286,11 @@ impl<'m, 'a> Builder<'m, 'a> {
                 }
                 "nest" | "nest_route" | "add_route" | "merge" | "add_routes" => {
                     let (p, arg) = match (name, self.eval.call_site(ctx, *call).args.len()) {
-                        ("nest" | "nest_route", 2) => (
-                            self.eval
-                                .arg_str(ctx, *call, 0)
-                                .unwrap_or_else(|| "<dynamic>".into()),
-                            1,
-                        ),
+                        ("nest" | "nest_route", 2) => (self.path_arg(ctx, *call, 0), 1),
                         _ => (String::new(), 0),
                     };
                     let inner = self.eval.arg(ctx, *call, arg);
-                    let inner_nodes = match inner {
-                        Node::Array(xs) => xs,
-                        Node::Macro { ctx: mctx, index } => {
-                            let mf = &self.model.fn_facts(mctx.fn_id).macros[index];
-                            mf.args
-                                .iter()
-                                .map(|a| self.eval.value(&mctx, a, mf.after_call))
-                                .collect()
-                        }
-                        other => vec![other],
-                    };
+                    let inner_nodes = self.list_items(inner);
                     for inner in inner_nodes {
                         match self.router(inner.clone(), depth + 1) {
                             Some(r) => routes.extend(r.routes.into_iter().map(|d| d.prefixed(&p))),
@@ -311,10 +312,7 @@ impl<'m, 'a> Builder<'m, 'a> {
                     }
                 }
                 "nest_service" => {
-                    let p = self
-                        .eval
-                        .arg_str(ctx, *call, 0)
-                        .unwrap_or_else(|| "<dynamic>".into());
+                    let p = self.path_arg(ctx, *call, 0);
                     let (handler, hl) = self.handler(&self.eval.arg(ctx, *call, 1));
                     routes.push(RouteDraft {
                         framework: Framework::Axum,
@@ -360,10 +358,7 @@ impl<'m, 'a> Builder<'m, 'a> {
                     && self.eval.call_site(ctx, *call).args.len() == 2 =>
                 {
                     // loco's verb helpers: `.get("/x", handler)`.
-                    let path = self
-                        .eval
-                        .arg_str(ctx, *call, 0)
-                        .unwrap_or_else(|| "<dynamic>".into());
+                    let path = self.path_arg(ctx, *call, 0);
                     let (handler, hl) = self.handler(&self.eval.arg(ctx, *call, 1));
                     routes.push(RouteDraft {
                         framework: Framework::Axum,
@@ -484,10 +479,7 @@ impl<'m, 'a> Builder<'m, 'a> {
             if c.path_is(Some("actix_web"), &["scope"])
                 || c.path_is(Some("actix_web"), &["Scope", "new"])
             {
-                prefix = self
-                    .eval
-                    .arg_str(ctx, *call, 0)
-                    .unwrap_or_else(|| "<dynamic>".into());
+                prefix = self.path_arg(ctx, *call, 0);
             }
             if c.path_is(Some("actix_web"), &["resource"])
                 || c.path_is(Some("actix_web"), &["Resource", "new"])
@@ -544,10 +536,7 @@ impl<'m, 'a> Builder<'m, 'a> {
                     ));
                 }
                 "route" if !is_resource => {
-                    let path = self
-                        .eval
-                        .arg_str(ctx, *call, 0)
-                        .unwrap_or_else(|| "<dynamic>".into());
+                    let path = self.path_arg(ctx, *call, 0);
                     let (methods, handler, guards) = self.actix_route(self.eval.arg(ctx, *call, 1));
                     routes.push(RouteDraft {
                         framework: Framework::ActixWeb,
@@ -811,22 +800,9 @@ impl<'m, 'a> Builder<'m, 'a> {
                 continue;
             }
             let site = self.site(ctx, *call);
-            let base = self
-                .eval
-                .arg_str(ctx, *call, 0)
-                .unwrap_or_else(|| "<dynamic>".into());
+            let base = self.path_arg(ctx, *call, 0);
             let list = self.eval.arg(ctx, *call, 1);
-            let handlers: Vec<Node> = match list {
-                Node::Macro { ctx: mctx, index } => {
-                    let mf = &self.model.fn_facts(mctx.fn_id).macros[index];
-                    mf.args
-                        .iter()
-                        .map(|a| self.eval.value(&mctx, a, mf.after_call))
-                        .collect()
-                }
-                Node::Array(xs) => xs,
-                other => vec![other],
-            };
+            let handlers: Vec<Node> = self.list_items(list);
             for h in handlers {
                 match h {
                     Node::LocalFn(id) => {
@@ -873,10 +849,7 @@ impl<'m, 'a> Builder<'m, 'a> {
             let m = self.eval.callee(ctx, *call);
             match m.method().unwrap_or("") {
                 "at" => {
-                    let path = self
-                        .eval
-                        .arg_str(ctx, *call, 0)
-                        .unwrap_or_else(|| "<dynamic>".into());
+                    let path = self.path_arg(ctx, *call, 0);
                     for (methods, handler, hl) in self.poem_endpoint(self.eval.arg(ctx, *call, 1)) {
                         routes.push(RouteDraft {
                             framework: Framework::Poem,
@@ -889,10 +862,7 @@ impl<'m, 'a> Builder<'m, 'a> {
                     }
                 }
                 "nest" | "nest_no_strip" => {
-                    let p = self
-                        .eval
-                        .arg_str(ctx, *call, 0)
-                        .unwrap_or_else(|| "<dynamic>".into());
+                    let p = self.path_arg(ctx, *call, 0);
                     let inner = self.eval.arg(ctx, *call, 1);
                     let (ibase, isteps) = self.eval.unchain(inner.clone());
                     // `Route::new()...with(M)` nested: the router and its middleware.
@@ -982,10 +952,7 @@ impl<'m, 'a> Builder<'m, 'a> {
             let c = self.eval.callee(ctx, *call);
             let site = self.site(ctx, *call);
             if c.last() == Some("with_path") {
-                r.path = self
-                    .eval
-                    .arg_str(ctx, *call, 0)
-                    .unwrap_or_else(|| "<dynamic>".into());
+                r.path = self.path_arg(ctx, *call, 0);
             }
             if c.last() == Some("with_hoop") {
                 r.hoops
@@ -997,25 +964,10 @@ impl<'m, 'a> Builder<'m, 'a> {
             let m = self.eval.callee(ctx, *call);
             let name = m.method().unwrap_or("");
             match name {
-                "path" => {
-                    r.path = self
-                        .eval
-                        .arg_str(ctx, *call, 0)
-                        .unwrap_or_else(|| "<dynamic>".into())
-                }
+                "path" => r.path = self.path_arg(ctx, *call, 0),
                 "push" | "append" => {
                     let arg = self.eval.arg(ctx, *call, 0);
-                    let children = match arg {
-                        Node::Array(xs) => xs,
-                        Node::Macro { ctx: mctx, index } => {
-                            let mf = &self.model.fn_facts(mctx.fn_id).macros[index];
-                            mf.args
-                                .iter()
-                                .map(|a| self.eval.value(&mctx, a, mf.after_call))
-                                .collect()
-                        }
-                        other => vec![other],
-                    };
+                    let children = self.list_items(arg);
                     for child in children {
                         if depth > MAX_ROUTER_DEPTH {
                             break;
