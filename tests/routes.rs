@@ -23,7 +23,7 @@ fn routes(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-const FIXTURES: &[&str] = &["actix-web", "axum", "poem", "rocket", "salvo", "warp"];
+const FIXTURES: &[&str] = &["actix-web", "axum", "loco", "poem", "rocket", "salvo", "warp"];
 
 #[test]
 fn route_tables_of_every_framework() {
