@@ -75,7 +75,10 @@ declare_rule! {
     /// ## Known problems
     /// Auth decided inside a handler body (`if !is_admin(&req) { return 403 }`) is not seen:
     /// move it into an extractor or middleware, or suppress the finding with a comment.
-    /// Routers registered through macros the linter does not know are not seen.
+    /// Routers registered through macros the linter does not know are not seen. Each package
+    /// of a workspace is analysed on its own: a handler defined in a sibling crate makes the
+    /// route's status unknown (its extractors are not read), and a middleware fn of a sibling
+    /// crate is judged by its name only.
     pub static META = {
         id: "unauthenticated-ops-route",
         level: Level::Error,
