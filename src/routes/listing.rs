@@ -45,6 +45,8 @@ pub struct RouteRow {
     pub handler: HandlerRow,
     pub auth: AuthRow,
     pub middleware: Vec<String>,
+    /// The handler's parameter types (extractors, request guards), as written.
+    pub extractors: Vec<String>,
     pub declared_at: Location,
     /// Addresses of the servers that serve it (`?` when not written as a literal).
     pub servers: Vec<String>,
@@ -163,6 +165,15 @@ fn rows(model: &CrateModel<'_>, table: &RouteTable, cwd: &Path, name: String) ->
                 .filter(|l| !matches!(l.kind, LayerKind::Other) || !l.name.is_empty())
                 .map(|l| l.name.clone())
                 .collect(),
+            extractors: match r.handler {
+                Handler::Fn(id) => model
+                    .fn_facts(id)
+                    .param_types
+                    .iter()
+                    .filter_map(|p| p.ty.as_ref().map(|t| t.display()))
+                    .collect(),
+                _ => Vec::new(),
+            },
             declared_at: loc(&r.site.path, r.site.range, cwd),
             servers: r
                 .servers
