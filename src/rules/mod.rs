@@ -7,8 +7,10 @@ use crate::finding::{Finding, Level};
 use crate::model::CrateModel;
 
 pub mod blocking_in_async;
+pub mod missing_panic_handler;
 pub mod panic_on_request_input;
 pub mod request_input;
+pub mod unauthenticated_ops_route;
 
 /// A rule's metadata. `docs` is the rule's doc comment (`## What it does` ...).
 #[derive(Debug)]
@@ -90,7 +92,9 @@ pub trait Rule: Sync {
 pub fn all() -> &'static [&'static dyn Rule] {
     &[
         &blocking_in_async::BlockingInAsync,
+        &missing_panic_handler::MissingPanicHandler,
         &panic_on_request_input::PanicOnRequestInput,
+        &unauthenticated_ops_route::UnauthenticatedOpsRoute,
     ]
 }
 

@@ -51,6 +51,12 @@ declare_rule! {
     /// database error, not on the client's input (that is a different problem), and
     /// `bcrypt::hash(&body.password, 12).unwrap()` fails only on a bad cost.
     ///
+    /// A fn is a handler when it has a request-extractor parameter, or when it has a
+    /// `String`/`Bytes`/`HeaderMap`/`Uri` parameter and is mounted on a route (the route
+    /// table, or a fn passed to a framework's `get(..)`/`.to(..)`), has a route attribute or
+    /// `#[handler]`, or takes state. An attribute-routed fn (`#[get("/x")]`) that no router
+    /// mounts is dead code and gets no findings.
+    ///
     /// Request data passed to a crate-local helper is followed one level: a panic on it
     /// inside the helper is reported there, with a note pointing at the handler's call.
     ///
@@ -93,10 +99,10 @@ declare_rule! {
     /// or type the extractor (`Path<u64>`) so the framework rejects bad input with a 4xx.
     ///
     /// ## Known problems
-    /// Handlers are recognised by their parameters (and route attributes), not yet by the
-    /// routes that mount them: a handler whose only request parameter is a custom extractor
-    /// is not seen, and warp filter-extracted parameters are not sources yet. Data is
-    /// followed inside one fn and one helper level deep; closure parameters
+    /// Handlers are recognised by their request parameters: a handler whose only request
+    /// parameter is a custom extractor is not seen, and warp filter-extracted parameters are
+    /// not sources yet. Data is followed inside one fn and one helper level deep; closure
+    /// parameters
     /// (`q.ids.iter().map(|s| s.parse().unwrap())`) and `match`/`if` expressions used as
     /// values are not followed. A `panic!()` whose enclosing `if`/`match` tests request data
     /// but whose message does not mention it is not seen. A length or `is_some` check
@@ -131,7 +137,10 @@ impl Rule for PanicOnRequestInput {
         // Helper → its tainted parameters, with the first handler call that taints them.
         let mut helpers: BTreeMap<FnId, BTreeMap<usize, (Source<'_>, HelperCall)>> =
             BTreeMap::new();
-        let routed = routed_fns(model, cat);
+        let table = model.routes();
+        let mounted = table.handlers();
+        let mut routed = routed_fns(model, cat);
+        routed.extend(mounted.iter().copied());
         let mut handlers = HashSet::new();
         let mut per_handler = Vec::new();
         for id in 0..model.fns.len() {
@@ -139,6 +148,18 @@ impl Rule for PanicOnRequestInput {
                 continue;
             }
             if matches!(model.context(id, 0), ExecContext::Startup) {
+                continue;
+            }
+            // Dead code: an attribute-routed handler (`#[get("/x")]`) that no router mounts,
+            // in a crate whose routes the route table found.
+            if !table.routes.is_empty()
+                && !routed.contains(&id)
+                && model
+                    .fn_facts(id)
+                    .attributes
+                    .iter()
+                    .any(|a| cat.rocket_attributes.contains(a.last()))
+            {
                 continue;
             }
             let sources = handler_sources(model, cat, id, routed.contains(&id));
