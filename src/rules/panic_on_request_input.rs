@@ -5,7 +5,7 @@ use crate::dataflow::{Flow, Origin, Through};
 use crate::facts::{CallSite, Callee, FnFacts};
 use crate::finding::{Finding, Level, Note};
 use crate::model::{CallTarget, CrateModel, ExecContext, FnId, Resolved};
-use crate::rules::request_input::{Framework, RequestCatalog};
+use crate::rules::request_input::{Framework, RequestCatalog, SourceKind};
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};
 use crate::source::Range;
 use crate::summary::{Operand, TypeName};
@@ -141,6 +141,9 @@ impl Rule for PanicOnRequestInput {
         let mounted = table.handlers();
         let mut routed = routed_fns(model, cat);
         routed.extend(mounted.iter().copied());
+        // Names used as values anywhere (`routes![a, b]`, `.service(h)`): the route table
+        // may not follow every way of mounting, so a fn named somewhere is not dead.
+        let named = value_names(model);
         let mut handlers = HashSet::new();
         let mut per_handler = Vec::new();
         for id in 0..model.fns.len() {
@@ -154,6 +157,7 @@ impl Rule for PanicOnRequestInput {
             // in a crate whose routes the route table found.
             if !table.routes.is_empty()
                 && !routed.contains(&id)
+                && !named.contains(model.fn_facts(id).name.as_str())
                 && model
                     .fn_facts(id)
                     .attributes
@@ -264,13 +268,13 @@ fn handler_sources<'c>(
         for r in model.resolve_in_fn(id, &inner.path) {
             let Resolved::Extern(path) = r else { continue };
             let fw = path.first().and_then(|k| cat.framework_of_crate(k));
-            if let Some(what) = cat.source(&path) {
-                strong.insert(pi, source(what, fw, &path, inner));
+            if let Some(kind) = cat.source(&path) {
+                strong.insert(pi, source(kind, fw, inner));
                 framework = framework.or(fw);
                 break;
             }
-            if let Some(what) = cat.weak_source(&path) {
-                weak.push((pi, source(what, None, &path, inner)));
+            if let Some(kind) = cat.weak_source(&path) {
+                weak.push((pi, source(kind, None, inner)));
                 break;
             }
             if cat.is_evidence(&path) {
@@ -386,6 +390,31 @@ fn routed_fns(model: &CrateModel<'_>, cat: &RequestCatalog) -> HashSet<FnId> {
     out
 }
 
+/// The last segments of every path used as a value or a macro argument in the crate.
+fn value_names<'m>(model: &CrateModel<'m>) -> HashSet<&'m str> {
+    let mut out = HashSet::new();
+    for id in 0..model.fns.len() {
+        let f = model.fn_facts(id);
+        out.extend(
+            f.refs
+                .iter()
+                .filter_map(|r| r.path.last())
+                .map(String::as_str),
+        );
+        for m in &f.macros {
+            let mut stack: Vec<&Operand> = m.args.iter().collect();
+            while let Some(op) = stack.pop() {
+                match op {
+                    Operand::Path(p) => out.extend(p.last().map(String::as_str)),
+                    Operand::Tuple(xs) | Operand::Array(xs) => stack.extend(xs.iter()),
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
 /// `<id>` and `<path..>` names of a rocket route pattern.
 fn dynamic_names(pattern: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -402,17 +431,11 @@ fn dynamic_names(pattern: &str) -> Vec<String> {
     out
 }
 
-fn source<'c>(
-    what: &str,
-    framework: Option<&'c Framework>,
-    path: &[String],
-    ty: &TypeName,
-) -> Source<'c> {
-    let last = path.last().map(String::as_str).unwrap_or("");
+fn source<'c>(kind: SourceKind<'_>, framework: Option<&'c Framework>, ty: &TypeName) -> Source<'c> {
     Source {
-        what: what.to_string(),
+        what: kind.what.to_string(),
         framework,
-        request_object: matches!(last, "Request" | "HttpRequest" | "Parts"),
+        request_object: kind.request_object,
         json_value: is_json_value(ty),
         map: has_map(ty),
     }
@@ -526,6 +549,10 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
                 if cat.never.contains(name) || cat.server_methods.contains(name) {
                     return Through::Nothing;
                 }
+                // `req.extract::<web::Data<T>>()`: extracting server-built state.
+                if call.generics.iter().any(|g| self.is_evidence_type(g)) {
+                    return Through::Nothing;
+                }
                 if call.awaited {
                     return if cat.awaited_receiver.contains(name) {
                         Through::Receiver
@@ -536,10 +563,12 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
                 if cat.receiver_and_args.contains(name) {
                     return Through::Both;
                 }
-                if cat.receiver.contains(name)
-                    || cat.sink_methods.contains(name)
-                    || call.args.iter().all(is_inert)
-                {
+                if cat.receiver.contains(name) || cat.sink_methods.contains(name) {
+                    return Through::Receiver;
+                }
+                // Any other method with no data arguments views or transforms its receiver,
+                // unless the receiver is a record the handler builds (`Page { name }.render()`).
+                if call.args.iter().all(is_inert) && !self.is_record(call.receiver.as_ref(), i) {
                     return Through::Receiver;
                 }
                 if let CallTarget::Local(callee) = self.an.model.call_target(self.id, i) {
@@ -559,6 +588,27 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
                 _ if self.assoc_as_written(segs) => Through::Args,
                 _ => Through::Nothing,
             },
+        }
+    }
+
+    /// A state or extension type (`web::Data<T>`, `State<S>`).
+    fn is_evidence_type(&self, ty: &TypeName) -> bool {
+        self.an
+            .model
+            .resolve_in_fn(self.id, &ty.path)
+            .into_iter()
+            .any(|r| matches!(r, Resolved::Extern(p) if self.an.cat.is_evidence(&p)))
+    }
+
+    /// A struct literal, directly or through a local bound to one.
+    fn is_record(&self, op: Option<&Operand>, at: usize) -> bool {
+        match op {
+            Some(Operand::Struct(..)) => true,
+            Some(Operand::Local(n)) => self
+                .flow
+                .binding(n, at)
+                .is_some_and(|l| matches!(l.value, Operand::Struct(..))),
+            _ => false,
         }
     }
 

@@ -39,6 +39,17 @@ pub struct Framework {
 struct SourceEntry {
     what: String,
     types: Vec<String>,
+    /// Request objects (`HttpRequest`, salvo `Request`): their accessors say what they
+    /// return, and their server-held data (`app_data`, `extensions`) is not request input.
+    #[serde(default)]
+    request_object: bool,
+}
+
+/// What a source parameter carries.
+#[derive(Clone, Copy, Debug)]
+pub struct SourceKind<'a> {
+    pub what: &'a str,
+    pub request_object: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,8 +103,8 @@ struct Sink {
 #[derive(Debug)]
 pub struct RequestCatalog {
     pub frameworks: Vec<Framework>,
-    sources: Vec<(PathPattern, String)>,
-    weak_sources: Vec<(PathPattern, String)>,
+    sources: Vec<(PathPattern, String, bool)>,
+    weak_sources: Vec<(PathPattern, String, bool)>,
     evidence: Vec<PathPattern>,
     pub evidence_methods: HashSet<String>,
     pub routing_fns: HashSet<String>,
@@ -123,16 +134,29 @@ fn set(v: Vec<String>) -> HashSet<String> {
     v.into_iter().collect()
 }
 
-fn patterns(entries: Vec<SourceEntry>) -> Vec<(PathPattern, String)> {
+fn patterns(entries: Vec<SourceEntry>) -> Vec<(PathPattern, String, bool)> {
     entries
         .into_iter()
         .flat_map(|e| {
-            let what = e.what;
+            let (what, obj) = (e.what, e.request_object);
             e.types
                 .into_iter()
-                .map(move |t| (PathPattern::parse(&t), what.clone()))
+                .map(move |t| (PathPattern::parse(&t), what.clone(), obj))
         })
         .collect()
+}
+
+fn find_source<'a>(
+    entries: &'a [(PathPattern, String, bool)],
+    ty: &[String],
+) -> Option<SourceKind<'a>> {
+    entries
+        .iter()
+        .find(|(p, _, _)| p.matches(ty))
+        .map(|(_, what, obj)| SourceKind {
+            what,
+            request_object: *obj,
+        })
 }
 
 impl RequestCatalog {
@@ -196,19 +220,13 @@ impl RequestCatalog {
     }
 
     /// What a parameter of this (resolved) type carries, if it is a request extractor.
-    pub fn source(&self, ty: &[String]) -> Option<&str> {
-        self.sources
-            .iter()
-            .find(|(p, _)| p.matches(ty))
-            .map(|(_, w)| w.as_str())
+    pub fn source(&self, ty: &[String]) -> Option<SourceKind<'_>> {
+        find_source(&self.sources, ty)
     }
 
     /// Like [`Self::source`] for types that carry request data only in a handler.
-    pub fn weak_source(&self, ty: &[String]) -> Option<&str> {
-        self.weak_sources
-            .iter()
-            .find(|(p, _)| p.matches(ty))
-            .map(|(_, w)| w.as_str())
+    pub fn weak_source(&self, ty: &[String]) -> Option<SourceKind<'_>> {
+        find_source(&self.weak_sources, ty)
     }
 
     /// A state/extension type: the fn is a handler, the parameter is server-built.
@@ -250,18 +268,26 @@ mod tests {
     #[test]
     fn builtin_catalog_loads_and_matches_reexports() {
         let cat = RequestCatalog::from_toml(REQUEST_INPUT_TOML).expect("catalog parses");
-        assert_eq!(
-            cat.source(&p("axum::extract::Path")),
-            Some("the request path")
+        let what = |t: &str| cat.source(&p(t)).map(|k| k.what);
+        assert_eq!(what("axum::extract::Path"), Some("the request path"));
+        assert_eq!(what("axum::extract::Json"), Some("the request body"));
+        assert_eq!(what("actix_web::web::Data"), None);
+        assert!(
+            cat.source(&p("actix_web::HttpRequest"))
+                .unwrap()
+                .request_object
         );
-        assert_eq!(
-            cat.source(&p("axum::extract::Json")),
-            Some("the request body")
+        assert!(
+            !cat.source(&p("actix_web::web::Path"))
+                .unwrap()
+                .request_object
         );
-        assert_eq!(cat.source(&p("actix_web::web::Data")), None);
         assert!(cat.is_evidence(&p("actix_web::web::Data")));
         assert!(cat.is_evidence(&p("axum::extract::State")));
-        assert_eq!(cat.weak_source(&p("String")), Some("the request body"));
+        assert_eq!(
+            cat.weak_source(&p("String")).map(|k| k.what),
+            Some("the request body")
+        );
         assert!(cat.is_parser_fn(&p("serde_json::from_str")));
         assert!(cat.is_parser_fn(&p("u64::from_str")));
         assert!(!cat.is_parser_fn(&p("bcrypt::hash")));
