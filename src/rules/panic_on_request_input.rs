@@ -70,7 +70,10 @@ declare_rule! {
     /// makes before passing the value to a helper count in the helper. Indexing a
     /// `serde_json::Value` never panics (it yields `Null`) and is not flagged, nor is `v[..]`.
     /// A crate-local constructor (a fn returning `Self { .. }`) does not carry request data
-    /// into the record it builds.
+    /// into the record it builds. A path parameter looked up by name as raw text
+    /// (`req.match_info().get("id").unwrap()`, `req.param::<String>("rest").unwrap()`) is
+    /// present whenever the route matched, so its `unwrap()` is not about input; parsing it
+    /// (`req.param::<i64>("id").unwrap()`, `.parse().unwrap()`) is.
     ///
     /// ## Why is this bad?
     /// A panic in a handler is an outage for that request, triggered by the client: axum,
@@ -591,6 +594,41 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
         }
     }
 
+    /// A path parameter of the matched route, looked up by name as raw text
+    /// (`req.match_info().get("id")`, `req.param::<String>("rest")`): present whenever the
+    /// route matched.
+    fn is_raw_path_lookup(&self, recv: &Operand) -> bool {
+        let cat = self.an.cat;
+        let Operand::Call(j) = recv else { return false };
+        let call = &self.f.calls[*j];
+        let Callee::Method { name, .. } = &call.callee else {
+            return false;
+        };
+        let by_literal_name = matches!(call.args.as_slice(), [Operand::Str(_)]);
+        if !by_literal_name {
+            return false;
+        }
+        if cat.raw_path_getters.contains(name) {
+            return call
+                .generics
+                .first()
+                .is_some_and(|g| cat.raw_text_types.contains(g.last()));
+        }
+        if name != "get" {
+            return false;
+        }
+        let Some(Operand::Call(k)) = &call.receiver else {
+            return false;
+        };
+        let map = &self.f.calls[*k];
+        matches!(&map.callee, Callee::Method { name, .. } if cat.raw_path_maps.contains(name))
+            && map.args.is_empty()
+            && call
+                .generics
+                .first()
+                .is_none_or(|g| cat.raw_text_types.contains(g.last()))
+    }
+
     /// A state or extension type (`web::Data<T>`, `State<S>`).
     fn is_evidence_type(&self, ty: &TypeName) -> bool {
         self.an
@@ -857,7 +895,7 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
                 continue;
             }
             let Some(recv) = &call.receiver else { continue };
-            if self.guarded(&guards, recv, Guard::Presence) {
+            if self.guarded(&guards, recv, Guard::Presence) || self.is_raw_path_lookup(recv) {
                 continue;
             }
             let Some((p, what)) = self.derived(recv, ci) else {

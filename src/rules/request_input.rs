@@ -71,6 +71,9 @@ struct Rocket {
 #[serde(deny_unknown_fields)]
 struct RequestObject {
     server: Vec<String>,
+    raw_path_maps: Vec<String>,
+    raw_path_getters: Vec<String>,
+    raw_text_types: Vec<String>,
     path: Vec<String>,
     query: Vec<String>,
     header: Vec<String>,
@@ -111,6 +114,12 @@ pub struct RequestCatalog {
     pub routing_methods: HashSet<String>,
     pub rocket_attributes: HashSet<String>,
     pub server_methods: HashSet<String>,
+    /// Accessors of the matched route's path parameters as a map of raw text.
+    pub raw_path_maps: HashSet<String>,
+    /// Typed getters of one path parameter (`req.param::<T>("id")`).
+    pub raw_path_getters: HashSet<String>,
+    /// Types that make such a getter return the raw text (no parsing).
+    pub raw_text_types: HashSet<String>,
     /// Accessor of a request object → what it returns ("the request path").
     pub accessors: HashMap<String, &'static str>,
     pub receiver: HashSet<String>,
@@ -198,6 +207,9 @@ impl RequestCatalog {
             routing_methods: set(file.handler_evidence.routing_methods),
             rocket_attributes: set(file.rocket.attributes),
             server_methods: set(file.request_object.server),
+            raw_path_maps: set(file.request_object.raw_path_maps),
+            raw_path_getters: set(file.request_object.raw_path_getters),
+            raw_text_types: set(file.request_object.raw_text_types),
             accessors,
             receiver: set(file.propagate.receiver),
             awaited_receiver: set(file.propagate.awaited_receiver),
