@@ -23,7 +23,8 @@ declare_rule! {
     /// `Request`, `Parts`; actix-web `web::Path`, `web::Query`, `web::Json`, `web::Form`,
     /// `web::Bytes`, `web::Payload`, `HttpRequest`; rocket parameters named in the route
     /// attribute (`<id>`, `<path..>`, `?<q>`, `data = "<form>"`), `Json`, `Form`; poem
-    /// `Path`, `Query`, `Json`, `Body`, `&Request`; salvo `&mut Request` (`req.param`,
+    /// `Path`, `Query`, `Json`, `Body`, `&Request` (and poem-openapi `Path`, `Query`, `Json`
+    /// payloads); loco's re-exports of the axum extractors; salvo `&mut Request` (`req.param`,
     /// `req.query`, `req.parse_json().await`, `req.form`). `String`, `Bytes`, `HeaderMap` and
     /// `Uri` parameters count when the fn is a handler by other evidence (a route attribute,
     /// `#[handler]`, a state parameter, another extractor). `Option<..>` and `Result<..>` of
@@ -79,7 +80,8 @@ declare_rule! {
     /// A panic in a handler is an outage for that request, triggered by the client: axum,
     /// actix-web, poem, salvo and warp do not catch it by default, so the connection is
     /// closed with no response and proxies answer 502 (and may mark the instance unhealthy);
-    /// Rocket answers 500, turning a client mistake into a server error. With
+    /// Rocket (and loco, by default) answers 500, turning a client mistake into a server
+    /// error. With
     /// `panic = "abort"` one bad request kills the process and every request in flight on
     /// it, and a panic while a `std::sync::Mutex` guard is held poisons it for every later
     /// request. Anyone can send the input that triggers it, again and again.
