@@ -74,7 +74,8 @@ declare_rule! {
     /// into the record it builds. A path parameter looked up by name as raw text
     /// (`req.match_info().get("id").unwrap()`, `req.param::<String>("rest").unwrap()`) is
     /// present whenever the route matched, so its `unwrap()` is not about input; parsing it
-    /// (`req.param::<i64>("id").unwrap()`, `.parse().unwrap()`) is.
+    /// (`req.param::<i64>("id").unwrap()`, `.parse().unwrap()`) is. The first item of a split
+    /// (`s.split('@').next().unwrap()`) always exists.
     ///
     /// ## Why is this bad?
     /// A panic in a handler is an outage for that request, triggered by the client: axum,
@@ -631,6 +632,25 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
                 .is_none_or(|g| cat.raw_text_types.contains(g.last()))
     }
 
+    /// `s.split('@').next()`: the first item of a split always exists.
+    fn is_first_split(&self, recv: &Operand) -> bool {
+        let method = |op: &Operand| match op {
+            Operand::Call(j) => match &self.f.calls[*j].callee {
+                Callee::Method { name, .. } => Some((name.as_str(), *j)),
+                Callee::Path(_) => None,
+            },
+            _ => None,
+        };
+        let Some(("next", j)) = method(recv) else {
+            return false;
+        };
+        self.f.calls[j]
+            .receiver
+            .as_ref()
+            .and_then(method)
+            .is_some_and(|(name, _)| self.an.cat.first_always_yields.contains(name))
+    }
+
     /// A state or extension type (`web::Data<T>`, `State<S>`).
     fn is_evidence_type(&self, ty: &TypeName) -> bool {
         self.an
@@ -897,7 +917,10 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
                 continue;
             }
             let Some(recv) = &call.receiver else { continue };
-            if self.guarded(&guards, recv, Guard::Presence) || self.is_raw_path_lookup(recv) {
+            if self.guarded(&guards, recv, Guard::Presence)
+                || self.is_raw_path_lookup(recv)
+                || self.is_first_split(recv)
+            {
                 continue;
             }
             let Some((p, what)) = self.derived(recv, ci) else {

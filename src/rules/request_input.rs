@@ -100,6 +100,7 @@ struct Sink {
     macros: Vec<String>,
     guards: Vec<String>,
     guard_fn_prefixes: Vec<String>,
+    first_always_yields: Vec<String>,
 }
 
 /// The catalog, indexed.
@@ -137,6 +138,8 @@ pub struct RequestCatalog {
     pub guards: HashSet<String>,
     /// Calls named like a validation (`check_is_some(x)?`) guard the places passed to them.
     pub guard_fn_prefixes: Vec<String>,
+    /// Iterators whose first `next()` is never `None`.
+    pub first_always_yields: HashSet<String>,
 }
 
 fn set(v: Vec<String>) -> HashSet<String> {
@@ -228,6 +231,7 @@ impl RequestCatalog {
             sink_macros: set(file.sink.macros),
             guards: set(file.sink.guards),
             guard_fn_prefixes: file.sink.guard_fn_prefixes,
+            first_always_yields: set(file.sink.first_always_yields),
         })
     }
 
