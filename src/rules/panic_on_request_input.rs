@@ -168,7 +168,7 @@ impl Rule for PanicOnRequestInput {
                     .fn_facts(id)
                     .attributes
                     .iter()
-                    .any(|a| cat.rocket_attributes.contains(a.last()))
+                    .any(|a| cat.route_attributes.contains(a.last()))
             {
                 continue;
             }
@@ -292,7 +292,7 @@ fn handler_sources<'c>(
     }
     // Rocket: parameters named in the route attribute.
     for a in &f.attributes {
-        if !cat.rocket_attributes.contains(a.last()) {
+        if !cat.route_attributes.contains(a.last()) {
             continue;
         }
         evidence = true;

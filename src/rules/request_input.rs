@@ -18,7 +18,7 @@ struct File {
     source: Vec<SourceEntry>,
     weak_source: Vec<SourceEntry>,
     handler_evidence: Evidence,
-    rocket: Rocket,
+    route_attributes: RouteAttributes,
     request_object: RequestObject,
     propagate: Propagate,
     sink: Sink,
@@ -63,8 +63,8 @@ struct Evidence {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Rocket {
-    attributes: Vec<String>,
+struct RouteAttributes {
+    names: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,7 +113,7 @@ pub struct RequestCatalog {
     pub evidence_methods: HashSet<String>,
     pub routing_fns: HashSet<String>,
     pub routing_methods: HashSet<String>,
-    pub rocket_attributes: HashSet<String>,
+    pub route_attributes: HashSet<String>,
     pub server_methods: HashSet<String>,
     /// Accessors of the matched route's path parameters as a map of raw text.
     pub raw_path_maps: HashSet<String>,
@@ -208,7 +208,7 @@ impl RequestCatalog {
             evidence_methods: set(file.handler_evidence.methods),
             routing_fns: set(file.handler_evidence.routing_fns),
             routing_methods: set(file.handler_evidence.routing_methods),
-            rocket_attributes: set(file.rocket.attributes),
+            route_attributes: set(file.route_attributes.names),
             server_methods: set(file.request_object.server),
             raw_path_maps: set(file.request_object.raw_path_maps),
             raw_path_getters: set(file.request_object.raw_path_getters),
