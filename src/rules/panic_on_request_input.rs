@@ -28,7 +28,9 @@ declare_rule! {
     /// `req.query`, `req.parse_json().await`, `req.form`). `String`, `Bytes`, `HeaderMap` and
     /// `Uri` parameters count when the fn is a handler by other evidence (a route attribute,
     /// `#[handler]`, a state parameter, another extractor). `Option<..>` and `Result<..>` of
-    /// an extractor are request data too. Server-built parameters are not: `State`,
+    /// an extractor are request data too, and so is `Option<Claims>` of a crate type that
+    /// implements an extractor trait (`None` when the request does not carry it; a bare
+    /// `Claims` was validated by its extractor and is not request input). Server-built parameters are not: `State`,
     /// `Extension`, `web::Data`, `&State<T>`, `Data<&T>`, `Depot`, and what a request object
     /// holds for the server (`req.app_data()`, `req.extensions()`, `req.peer_addr()`).
     ///
@@ -150,6 +152,9 @@ impl Rule for PanicOnRequestInput {
         // Names used as values anywhere (`routes![a, b]`, `.service(h)`): the route table
         // may not follow every way of mounting, so a fn named somewhere is not dead.
         let named = value_names(model);
+        // Crate types that implement a request-extractor trait (`impl FromRequestParts for
+        // Claims`): `Option<Claims>` is `None` when the request does not carry them.
+        let extractors = crate::routes::auth::AuthFacts::of(model).extractor_types;
         let mut handlers = HashSet::new();
         let mut per_handler = Vec::new();
         for id in 0..model.fns.len() {
@@ -172,7 +177,7 @@ impl Rule for PanicOnRequestInput {
             {
                 continue;
             }
-            let sources = handler_sources(model, cat, id, routed.contains(&id));
+            let sources = handler_sources(model, cat, id, routed.contains(&id), &extractors);
             if sources.is_empty() {
                 continue;
             }
@@ -257,6 +262,7 @@ fn handler_sources<'c>(
     cat: &'c RequestCatalog,
     id: FnId,
     routed: bool,
+    extractors: &HashSet<String>,
 ) -> BTreeMap<usize, Source<'c>> {
     let f = model.fn_facts(id);
     let mut strong = BTreeMap::new();
@@ -267,10 +273,28 @@ fn handler_sources<'c>(
     let mut framework: Option<&Framework> = None;
     for (pi, p) in f.param_types.iter().enumerate() {
         let Some(ty) = &p.ty else { continue };
-        let inner = match ty.last() {
-            "Option" | "Result" if !ty.args.is_empty() => &ty.args[0],
-            _ => ty,
-        };
+        let optional = matches!(ty.last(), "Option" | "Result") && !ty.args.is_empty();
+        let inner = if optional { &ty.args[0] } else { ty };
+        // `Option<Claims>` of a crate extractor: absent when the request lacks it.
+        if optional && extractors.contains(inner.last()) {
+            let local = model
+                .resolve_in_fn(id, &inner.path)
+                .iter()
+                .any(|r| matches!(r, Resolved::Local { .. }));
+            if local {
+                weak.push((
+                    pi,
+                    Source {
+                        what: format!("the optional `{}` extractor", inner.last()),
+                        framework: None,
+                        request_object: false,
+                        json_value: false,
+                        map: false,
+                    },
+                ));
+                continue;
+            }
+        }
         for r in model.resolve_in_fn(id, &inner.path) {
             let Resolved::Extern(path) = r else { continue };
             let fw = path.first().and_then(|k| cat.framework_of_crate(k));
