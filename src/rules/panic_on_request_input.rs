@@ -25,9 +25,10 @@ declare_rule! {
     /// attribute (`<id>`, `<path..>`, `?<q>`, `data = "<form>"`), `Json`, `Form`; poem
     /// `Path`, `Query`, `Json`, `Body`, `&Request` (and poem-openapi `Path`, `Query`, `Json`
     /// payloads); loco's re-exports of the axum extractors; salvo `&mut Request` (`req.param`,
-    /// `req.query`, `req.parse_json().await`, `req.form`). `String`, `Bytes`, `HeaderMap` and
-    /// `Uri` parameters count when the fn is a handler by other evidence (a route attribute,
-    /// `#[handler]`, a state parameter, another extractor). `Option<..>` and `Result<..>` of
+    /// `req.query`, `req.parse_json().await`, `req.form`). `String`, `Bytes`, `HeaderMap`,
+    /// `Uri`, `http::Request` and `Parts` parameters count when the fn is a handler by other
+    /// evidence (a route, a route attribute, `#[handler]`, a state parameter, a middleware
+    /// `Next`, another extractor, `from_request_parts`): HTTP clients handle them too. `Option<..>` and `Result<..>` of
     /// an extractor are request data too, and so is `Option<Claims>` of a crate type that
     /// implements an extractor trait (`None` when the request does not carry it; a bare
     /// `Claims` was validated by its extractor and is not request input). Server-built parameters are not: `State`,
@@ -54,10 +55,10 @@ declare_rule! {
     /// database error, not on the client's input (that is a different problem), and
     /// `bcrypt::hash(&body.password, 12).unwrap()` fails only on a bad cost.
     ///
-    /// A fn is a handler when it has a request-extractor parameter, or when it has a
-    /// `String`/`Bytes`/`HeaderMap`/`Uri` parameter and is mounted on a route (the route
-    /// table, or a fn passed to a framework's `get(..)`/`.to(..)`), has a route attribute or
-    /// `#[handler]`, or takes state. An attribute-routed fn (`#[get("/x")]`) that no router
+    /// A fn is a handler when it has a request-extractor parameter, or one of the types
+    /// above and is mounted on a route (the route table, or a fn passed to a framework's
+    /// `get(..)`/`.to(..)`), has a route attribute or `#[handler]`, or takes state or `Next`.
+    /// An attribute-routed fn (`#[get("/x")]`) that no router
     /// mounts is dead code and gets no findings.
     ///
     /// Request data passed to a crate-local helper is followed one level: a panic on it
