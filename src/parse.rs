@@ -124,10 +124,18 @@ pub fn parse_file(
             );
         }
     };
-    if let Some(stripped) = text.strip_prefix('\u{feff}') {
-        text = stripped.to_string();
+    let bom = text.starts_with('\u{feff}');
+    if bom {
+        text = text['\u{feff}'.len_utf8()..].to_string();
     }
-    parse_source_with(path, module, is_test, text, depth)
+    let mut parsed = parse_source_with(path, module, is_test, text, depth);
+    if bom {
+        // Freshly created, so not shared yet.
+        if let Some(source) = Arc::get_mut(&mut parsed.source) {
+            source.bom_len = '\u{feff}'.len_utf8();
+        }
+    }
+    parsed
 }
 
 /// Parses a file's text (already read and decoded) and extracts its facts.

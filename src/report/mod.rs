@@ -7,8 +7,21 @@ use std::time::Duration;
 use crate::engine::Outcome;
 use crate::finding::Level;
 
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod rustc_json;
+pub mod sarif;
+pub mod statistics;
+
+/// Where a rule's documentation page is published: `docs/rules/<id>.md` of this repository
+/// on GitHub. SARIF's `helpUri` and the editor links point there.
+pub const RULE_DOCS_BASE_URL: &str =
+    "https://github.com/stateless-lint/stateless-lint/blob/main/docs/rules/";
+
+/// The tool's own documentation (engine diagnostics have no rule page).
+pub const TOOL_DOCS_URL: &str =
+    "https://github.com/stateless-lint/stateless-lint/blob/main/docs/robustness.md";
 
 /// `path` relative to `cwd` when it lies under it, with `/` separators.
 pub fn display_path(path: &Path, cwd: &Path) -> String {
