@@ -3,86 +3,13 @@
 //! (parsed with cargo_metadata's message types), statistics, --output, --exit-zero,
 //! baselines and diff mode.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
+use common::*;
 use serde_json::Value;
-
-fn bin(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cargo-stateless-lint"));
-    c.env_remove("NO_COLOR")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .current_dir(dir);
-    c
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    bin(dir).args(args).output().expect("run the binary")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A scratch directory under the target dir, removed and rewritten on each call.
-fn scratch(name: &str, files: &[(&str, &str)]) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("integrations")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    for (path, content) in files {
-        write(&dir, path, content);
-    }
-    dir
-}
-
-fn write(dir: &Path, rel: &str, content: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(&p, content).expect("write");
-}
-
-const MANIFEST: &str = "[package]\nname = \"scratch\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
-
-/// A fixed two-file crate for snapshots: a blocking call, and a call of a sync helper whose
-/// finding has a note pointing into the other file.
-fn sample(name: &str) -> PathBuf {
-    scratch(
-        name,
-        &[
-            ("Cargo.toml", MANIFEST),
-            (
-                "src/lib.rs",
-                "mod store;\n\npub async fn save(s: &str) {\n    store::write_it(s);\n}\n\npub async fn nap() {\n    std::thread::sleep(std::time::Duration::from_secs(1));\n}\n",
-            ),
-            (
-                "src/store.rs",
-                "pub fn write_it(s: &str) {\n    std::fs::write(\"x\", s).unwrap();\n}\n",
-            ),
-        ],
-    )
-}
-
-/// Whether a Python module can be imported. Missing in CI is a failure; elsewhere the
-/// caller skips with a printed reason.
-fn python_has(module: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3 with `{module}` is required in CI (.ci/run installs it)"
-        );
-        eprintln!("SKIPPED: python3 module `{module}` is not installed (`pip install {module}`)");
-    }
-    ok
-}
 
 /// Validates a JSON document against the shipped SARIF 2.1.0 schema; Err(message) if invalid.
 fn validate_sarif(doc: &str, dir: &Path) -> Result<(), String> {
@@ -416,23 +343,6 @@ fn baseline_hides_known_findings_across_line_shifts_and_shows_new_ones() {
     }
     let o = run(&dir, &["--baseline", "missing.json"]);
     assert_eq!(o.status.code(), Some(2));
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let o = Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .expect("git");
-    assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
 }
 
 #[test]
