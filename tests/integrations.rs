@@ -432,3 +432,57 @@ fn diff_base_reports_changed_lines_and_untracked_files_only_and_runs_no_repo_pro
         "git ran a program from the repository's config"
     );
 }
+
+#[test]
+fn every_format_renders_the_fuzz_regression_corpus() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions/pipeline");
+    let mut files: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "{files:?}");
+    let dir = scratch("corpus-formats", &[]);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for file in &files {
+        let f = file.to_str().expect("utf-8");
+        for format in ["sarif", "github", "rustc-json"] {
+            let o = run(&dir, &["--format", format, "--include-tests", f]);
+            assert!(
+                matches!(o.status.code(), Some(0 | 1)),
+                "{format} on {f}: {:?} {}",
+                o.status,
+                stderr(&o)
+            );
+            let out = stdout(&o);
+            match format {
+                "sarif" => {
+                    let doc: Value = serde_json::from_str(&out).expect("sarif is json");
+                    for r in doc["runs"][0]["results"].as_array().expect("results") {
+                        let region = &r["locations"][0]["physicalLocation"]["region"];
+                        assert!(region["startLine"].as_u64() >= Some(1), "{r}");
+                        assert!(region["startColumn"].as_u64() >= Some(1), "{r}");
+                    }
+                }
+                "rustc-json" => {
+                    for m in cargo_metadata::Message::parse_stream(out.as_bytes()) {
+                        let m = m.expect("parses");
+                        if let cargo_metadata::Message::CompilerMessage(m) = m {
+                            let s = &m.message.spans[0];
+                            assert!(s.byte_start <= s.byte_end && s.line_start >= 1, "{s:?}");
+                        }
+                    }
+                }
+                _ => {
+                    let commands = out.lines().filter(|l| l.starts_with("::")).count();
+                    assert_eq!(
+                        commands + 1,
+                        out.lines().count(),
+                        "one line per command: {out}"
+                    );
+                }
+            }
+        }
+    }
+}
