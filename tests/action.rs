@@ -204,3 +204,79 @@ fn make_executable(p: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
+
+/// YAML to JSON with PyYAML (the harness's parser).
+fn yaml_to_json(text: &str) -> Value {
+    use std::io::Write;
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    assert!(o.status.success(), "not YAML: {text}");
+    serde_json::from_slice(&o.stdout).expect("json")
+}
+
+#[test]
+fn docs_workflows_use_only_the_actions_inputs() {
+    if !harness_available() {
+        return;
+    }
+    let action = yaml_to_json(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml"))
+            .expect("action.yml"),
+    );
+    let inputs = action["inputs"].as_object().expect("inputs");
+    let workflows: Vec<Value> = code_blocks(&integrations_page(), "yaml")
+        .iter()
+        .filter(|b| b.contains(".github/workflows/"))
+        .map(|b| yaml_to_json(b))
+        .collect();
+    assert_eq!(workflows.len(), 2);
+    let mut used = std::collections::BTreeSet::new();
+    for wf in &workflows {
+        for job in wf["jobs"].as_object().expect("jobs").values() {
+            let steps = job["steps"].as_array().expect("steps");
+            let ours: Vec<&Value> = steps
+                .iter()
+                .filter(|s| {
+                    s["uses"]
+                        .as_str()
+                        .is_some_and(|u| u.starts_with("stateless-lint/stateless-lint@"))
+                })
+                .collect();
+            assert_eq!(ours.len(), 1, "{job}");
+            for (key, value) in ours[0]["with"].as_object().expect("with") {
+                assert!(inputs.contains_key(key), "unknown input `{key}`");
+                used.insert(key.clone());
+                if key == "sarif-file" {
+                    let upload = steps
+                        .iter()
+                        .find(|s| {
+                            s["uses"].as_str().is_some_and(|u| {
+                                u.starts_with("github/codeql-action/upload-sarif@")
+                            })
+                        })
+                        .expect("an upload-sarif step");
+                    assert_eq!(&upload["with"]["sarif_file"], value);
+                    assert_eq!(job["permissions"]["security-events"], "write");
+                }
+            }
+        }
+    }
+    assert!(
+        used.contains("diff-base") && used.contains("sarif-file"),
+        "{used:?}"
+    );
+}

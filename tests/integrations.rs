@@ -486,3 +486,65 @@ fn every_format_renders_the_fuzz_regression_corpus() {
         }
     }
 }
+
+#[test]
+fn docs_rust_analyzer_command_produces_editor_diagnostics() {
+    let page = integrations_page();
+    let settings: Vec<Value> = code_blocks(&page, "json")
+        .iter()
+        .filter(|b| b.contains("rust-analyzer.check.overrideCommand"))
+        .map(|b| serde_json::from_str(b).expect("the settings snippet is JSON"))
+        .collect();
+    assert_eq!(settings.len(), 1, "one VS Code snippet");
+    let command: Vec<&str> = settings[0]["rust-analyzer.check.overrideCommand"]
+        .as_array()
+        .expect("a command array")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        command[0], "cargo-stateless-lint",
+        "the binary, never `cargo …`"
+    );
+    // The Neovim and Helix snippets give the same arguments.
+    let args = command[1..]
+        .iter()
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert_eq!(
+        page.matches(&format!("\"cargo-stateless-lint\", {args}"))
+            .count(),
+        2
+    );
+
+    let dir = sample("docs-rust-analyzer");
+    let o = run(&dir, &command[1..]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let messages: Vec<cargo_metadata::Message> =
+        cargo_metadata::Message::parse_stream(stdout(&o).as_bytes())
+            .collect::<Result<_, _>>()
+            .expect("parses");
+    let diagnostics = messages
+        .iter()
+        .filter(|m| matches!(m, cargo_metadata::Message::CompilerMessage(_)))
+        .count();
+    assert_eq!(diagnostics, 2);
+}
+
+#[test]
+fn docs_pre_commit_snippet_names_the_shipped_hook() {
+    let page = integrations_page();
+    let config = code_blocks(&page, "yaml")
+        .into_iter()
+        .find(|b| b.contains(".pre-commit-config.yaml"))
+        .expect("a .pre-commit-config.yaml snippet");
+    let hooks = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml"),
+    )
+    .expect("hooks file");
+    assert!(config.contains("- id: stateless-lint"), "{config}");
+    assert!(hooks.contains("- id: stateless-lint\n"), "{hooks}");
+    assert!(hooks.contains("entry: cargo-stateless-lint "), "{hooks}");
+    assert!(hooks.contains("language: rust\n"), "{hooks}");
+}

@@ -110,3 +110,28 @@ pub fn git(dir: &Path, args: &[&str]) {
         .expect("git");
     assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
 }
+
+/// The fenced code blocks of a markdown file with this info string (` ```yaml `).
+pub fn code_blocks(markdown: &str, lang: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        let fence = line.trim_start().strip_prefix("```");
+        match (&mut current, fence) {
+            (None, Some(info)) if info.trim() == lang => current = Some(String::new()),
+            (Some(_), Some("")) => blocks.extend(current.take()),
+            (Some(block), _) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+/// docs/integrations.md, the page whose snippets the tests run.
+pub fn integrations_page() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/integrations.md"))
+        .expect("docs/integrations.md")
+}
