@@ -118,7 +118,7 @@ fn action_passes_on_a_clean_crate_and_diff_base_limits_findings() {
     write(
         &dir,
         "src/store.rs",
-        "pub fn write_it(s: &str) {\n    std::fs::write(\"x\", s).unwrap();\n}\npub async fn more() {\n    let _ = std::fs::read(\"y\");\n}\n",
+        "pub fn pause(ms: u64) {\n    std::thread::sleep(std::time::Duration::from_millis(ms));\n}\npub async fn more() {\n    std::thread::sleep(std::time::Duration::from_millis(2));\n}\n",
     );
     let r = run_action(&dir, &[("binary", BINARY), ("diff-base", "main")], None);
     assert_eq!(r.status, 1, "{}", r.log);

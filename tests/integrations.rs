@@ -132,14 +132,14 @@ fn fingerprints_survive_line_shifts_and_reindentation() {
     write(
         &dir,
         "src/lib.rs",
-        "mod store;\n\n// a comment\n\npub async fn save(s: &str) {\n        store::write_it(s);\n}\n\n\npub async fn nap() {\n  std::thread::sleep(std::time::Duration::from_secs(1));\n}\n",
+        "mod store;\n\n// a comment\n\npub async fn save(s: &str) {\n        store::pause(1);\n}\n\n\npub async fn nap() {\n  std::thread::sleep(std::time::Duration::from_secs(1));\n}\n",
     );
     assert_eq!(prints(&dir), before);
     // The same blocking line twice: two distinct fingerprints.
     write(
         &dir,
         "src/lib.rs",
-        "mod store;\npub async fn save(s: &str) {\n    store::write_it(s);\n}\npub async fn nap() {\n    std::thread::sleep(std::time::Duration::from_secs(1));\n    std::thread::sleep(std::time::Duration::from_secs(1));\n}\n",
+        "mod store;\npub async fn save(s: &str) {\n    store::pause(1);\n}\npub async fn nap() {\n    std::thread::sleep(std::time::Duration::from_secs(1));\n    std::thread::sleep(std::time::Duration::from_secs(1));\n}\n",
     );
     let twice = prints(&dir);
     assert_eq!(twice.len(), 3);
@@ -322,7 +322,7 @@ fn baseline_hides_known_findings_across_line_shifts_and_shows_new_ones() {
     write(
         &dir,
         "src/lib.rs",
-        "mod store;\n\n\n\npub async fn save(s: &str) {\n\tstore::write_it(s);\n}\n\npub async fn nap() {\n    std::thread::sleep(std::time::Duration::from_secs(1));\n    let _ = std::fs::read(\"y\");\n}\n",
+        "mod store;\n\n\n\npub async fn save(s: &str) {\n\tstore::pause(1);\n}\n\npub async fn nap() {\n    std::thread::sleep(std::time::Duration::from_secs(1));\n    std::thread::sleep(std::time::Duration::from_millis(2));\n}\n",
     );
     let o = run(&dir, &["--baseline", "baseline.json", "--format", "json"]);
     assert_eq!(o.status.code(), Some(1));
@@ -356,13 +356,13 @@ fn diff_base_reports_changed_lines_and_untracked_files_only_and_runs_no_repo_pro
     write(
         &dir,
         "src/lib.rs",
-        "mod store;\nmod fresh;\n\npub async fn save(s: &str) {\n    store::write_it(s);\n}\n\npub async fn nap() {\n    std::thread::sleep(std::time::Duration::from_secs(1));\n    let _ = std::fs::read(\"y\");\n}\n",
+        "mod store;\nmod fresh;\n\npub async fn save(s: &str) {\n    store::pause(1);\n}\n\npub async fn nap() {\n    std::thread::sleep(std::time::Duration::from_secs(1));\n    std::thread::sleep(std::time::Duration::from_millis(2));\n}\n",
     );
     git(&dir, &["commit", "-q", "-am", "two"]);
     write(
         &dir,
         "src/fresh.rs",
-        "pub async fn f() { let _ = std::fs::read(\"z\"); }\n",
+        "pub async fn f() { std::thread::sleep(std::time::Duration::from_millis(3)); }\n",
     );
     // Hostile repository configuration: each of these would run a program if honoured.
     let marker = dir.join("PWNED");

@@ -57,7 +57,7 @@ fn hook_fails_on_a_staged_violation_and_passes_after_the_fix() {
             ),
             (
                 "src/store.rs",
-                "pub fn save() {\n    std::fs::write(\"x\", \"y\").unwrap();\n}\n",
+                "pub fn save() {\n    std::thread::sleep(std::time::Duration::from_millis(1));\n}\n",
             ),
             ("README.md", "not rust\n"),
         ],

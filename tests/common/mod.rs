@@ -57,11 +57,11 @@ pub fn sample(name: &str) -> PathBuf {
             ("Cargo.toml", MANIFEST),
             (
                 "src/lib.rs",
-                "mod store;\n\npub async fn save(s: &str) {\n    store::write_it(s);\n}\n\npub async fn nap() {\n    std::thread::sleep(std::time::Duration::from_secs(1));\n}\n",
+                "mod store;\n\npub async fn save(s: &str) {\n    store::pause(1);\n}\n\npub async fn nap() {\n    std::thread::sleep(std::time::Duration::from_secs(1));\n}\n",
             ),
             (
                 "src/store.rs",
-                "pub fn write_it(s: &str) {\n    std::fs::write(\"x\", s).unwrap();\n}\n",
+                "pub fn pause(ms: u64) {\n    std::thread::sleep(std::time::Duration::from_millis(ms));\n}\n",
             ),
         ],
     )
