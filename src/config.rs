@@ -37,6 +37,8 @@ pub struct Config {
     pub max_file_size: Option<u64>,
     pub extra_blocking: Vec<ExtraBlocking>,
     pub extra_escapes: Vec<String>,
+    /// Per rule: its list options (`[rule-id] key = ["..", ..]`), keys as declared by the rule.
+    pub rule_options: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }
 
 #[derive(Debug)]
@@ -202,9 +204,28 @@ pub fn from_table(
                     }
                 }
             }
+            other if crate::rules::option_keys(other).is_some() => {
+                let keys = crate::rules::option_keys(other).unwrap_or(&[]);
+                let t = value
+                    .as_table()
+                    .ok_or_else(|| err(format!("`{prefix}{other}` must be a table")))?;
+                let opts = cfg.rule_options.entry(other.to_string()).or_default();
+                for (k, v) in t {
+                    if !keys.contains(&k.as_str()) {
+                        return Err(err(format!(
+                            "unknown key `{prefix}{other}.{k}` (expected {})",
+                            keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                        )));
+                    }
+                    let list = string_list(v).ok_or_else(|| {
+                        err(format!("`{prefix}{other}.{k}` must be a list of strings"))
+                    })?;
+                    opts.insert(k.clone(), list);
+                }
+            }
             other => {
                 return Err(err(format!(
-                    "unknown key `{prefix}{other}` (expected `rules`, `exclude`, `include-tests`, `max-file-size` or `blocking-in-async`)"
+                    "unknown key `{prefix}{other}` (expected `rules`, `exclude`, `include-tests`, `max-file-size` or a rule's table such as `blocking-in-async`)"
                 )))
             }
         }

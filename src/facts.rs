@@ -2,6 +2,8 @@
 //! its syntax tree on the thread that parsed it. Nothing here resolves names across files;
 //! paths are recorded as written and resolved later by the crate model.
 
+use std::collections::HashMap;
+
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -9,6 +11,7 @@ use syn::visit::{self, Visit};
 use syn::{Expr, Token};
 
 use crate::source::Range;
+use crate::summary::{self, AttrFact, Operand, TypeName};
 
 /// A module path inside a crate, without the leading `crate`: `["api", "handlers"]`.
 pub type ModPath = Vec<String>;
@@ -35,7 +38,41 @@ pub struct ModuleFacts {
     pub aliases: Vec<(String, Vec<String>)>,
     /// Structs with named fields whose types name a path (`pool: DbPool`).
     pub structs: Vec<StructFacts>,
+    /// `static`s, `lazy_static!` and `thread_local!` items.
+    pub statics: Vec<StaticFacts>,
+    /// `impl Trait for Type` blocks.
+    pub impls: Vec<ImplFacts>,
     pub is_test: bool,
+}
+
+/// What kind of item holds a process-wide value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StaticKind {
+    Static,
+    StaticMut,
+    LazyStatic,
+    ThreadLocal,
+}
+
+/// A process-wide value: `static CACHE: Lazy<Mutex<HashMap<..>>> = ..;`.
+#[derive(Clone, Debug)]
+pub struct StaticFacts {
+    pub name: String,
+    pub kind: StaticKind,
+    pub ty: Option<TypeName>,
+    /// The callee of the initialiser's outermost call (`Lazy::new`, `Mutex::new`), as written.
+    pub init_callee: Option<Vec<String>>,
+    pub range: Range,
+    pub is_test: bool,
+}
+
+/// `impl Trait<Args> for SelfTy`.
+#[derive(Clone, Debug)]
+pub struct ImplFacts {
+    pub trait_path: Vec<String>,
+    pub trait_args: Vec<TypeName>,
+    pub self_ty: String,
+    pub range: Range,
 }
 
 /// One name brought into scope by a `use` item.
@@ -55,6 +92,10 @@ pub struct Import {
 pub struct StructFacts {
     pub name: String,
     pub fields: Vec<(String, Vec<String>)>,
+    /// Every field with its full type (tuple-struct fields are named `0`, `1`...).
+    pub field_types: Vec<(String, TypeName)>,
+    pub attributes: Vec<AttrFact>,
+    pub range: Range,
 }
 
 #[derive(Clone, Debug)]
@@ -108,6 +149,9 @@ pub enum ScopeKind {
 pub struct Scope {
     pub kind: ScopeKind,
     pub parent: Option<usize>,
+    /// The value of a closure's body or an async block's tail expression.
+    pub value: Option<Operand>,
+    pub range: Range,
 }
 
 #[derive(Clone, Debug)]
@@ -136,6 +180,63 @@ pub struct CallSite {
     pub arg_count: usize,
     /// The first argument is `&mut expr` (diesel's `.load(&mut conn)`).
     pub first_arg_mut_ref: bool,
+    /// The arguments, summarised.
+    pub args: Vec<Operand>,
+    /// The receiver of a method call, summarised.
+    pub receiver: Option<Operand>,
+    /// Turbofish type arguments (`from_extractor::<RequireAuth>()`).
+    pub generics: Vec<TypeName>,
+}
+
+/// `let name = value;` or `name = value;`, in source order.
+#[derive(Clone, Debug)]
+pub struct LetFacts {
+    pub name: String,
+    pub value: Operand,
+    /// Number of calls recorded before the binding takes effect: a use at call `i` sees the
+    /// last binding with `after_call <= i`.
+    pub after_call: usize,
+    pub scope: usize,
+    pub range: Range,
+    /// A re-assignment (`x = ..`) rather than a `let`.
+    pub is_assign: bool,
+}
+
+/// A macro invocation in a fn body: `println!(..)`, `routes![..]`, `warp::path!(..)`.
+#[derive(Clone, Debug)]
+pub struct MacroSite {
+    pub path: Vec<String>,
+    pub range: Range,
+    pub scope: usize,
+    pub args: Vec<Operand>,
+    /// Number of calls recorded before it (for ordering against calls).
+    pub after_call: usize,
+}
+
+/// `base[index]` or `base[a..b]`.
+#[derive(Clone, Debug)]
+pub struct IndexSite {
+    pub base: Operand,
+    pub index: Operand,
+    pub is_range: bool,
+    pub range: Range,
+    pub scope: usize,
+}
+
+/// An assignment to a place that is not a plain local (`state.hits += 1`, `*guard = v`).
+#[derive(Clone, Debug)]
+pub struct AssignSite {
+    pub target: Operand,
+    pub range: Range,
+    pub scope: usize,
+}
+
+/// A parameter with its type as written and the names its pattern binds.
+#[derive(Clone, Debug)]
+pub struct ParamFacts {
+    pub names: Vec<String>,
+    pub ty: Option<TypeName>,
+    pub range: Range,
 }
 
 /// A path used as a value (`get(list_todos)`, `spawn_blocking(load)`), possibly a fn.
@@ -161,7 +262,7 @@ pub struct FnAttrs {
     pub executor_handler: Option<&'static str>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct FnFacts {
     pub name: String,
     pub module: ModPath,
@@ -181,6 +282,19 @@ pub struct FnFacts {
     pub imports: Vec<Import>,
     /// Names of the parameters bound by plain identifiers.
     pub params: Vec<String>,
+    /// Every typed parameter (not `self`), in order.
+    pub param_types: Vec<ParamFacts>,
+    /// The declared return type as written.
+    pub ret_type: Option<TypeName>,
+    pub attributes: Vec<AttrFact>,
+    pub lets: Vec<LetFacts>,
+    /// The body's tail expression and every `return` value.
+    pub returns: Vec<Operand>,
+    pub macros: Vec<MacroSite>,
+    pub indexes: Vec<IndexSite>,
+    pub assigns: Vec<AssignSite>,
+    /// Paths to constants used as values (`StatusCode::UNAUTHORIZED`).
+    pub consts: Vec<Vec<String>>,
 }
 
 /// Extracts the facts of one parsed file whose module path is `module`.
@@ -390,6 +504,18 @@ impl ItemWalker<'_> {
             syn::Item::Impl(imp) => {
                 let test = in_test || has_cfg_test(&imp.attrs);
                 let self_ty = self_ty_name(&imp.self_ty);
+                if let (Some((tr, _)), Some(st)) = (&imp.trait_, &self_ty) {
+                    self.facts.modules[m].impls.push(ImplFacts {
+                        trait_path: path_segments(tr),
+                        trait_args: tr
+                            .segments
+                            .last()
+                            .map(|s| turbofish(&s.arguments))
+                            .unwrap_or_default(),
+                        self_ty: st.clone(),
+                        range: Range::of(&imp.self_ty),
+                    });
+                }
                 for ii in &imp.items {
                     if let syn::ImplItem::Fn(f) = ii {
                         self.function(
@@ -474,25 +600,33 @@ impl ItemWalker<'_> {
             }
             syn::Item::Struct(s) => {
                 self.facts.modules[m].items.push(unraw(&s.ident));
-                if let syn::Fields::Named(named) = &s.fields {
-                    let fields: Vec<(String, Vec<String>)> = named
-                        .named
-                        .iter()
-                        .filter_map(|f| {
-                            let name = unraw(f.ident.as_ref()?);
-                            match type_expr_of_type(&f.ty)? {
-                                TypeExpr::Named(p) => Some((name, p)),
-                                _ => None,
-                            }
-                        })
-                        .collect();
-                    if !fields.is_empty() {
-                        self.facts.modules[m].structs.push(StructFacts {
-                            name: unraw(&s.ident),
-                            fields,
-                        });
-                    }
-                }
+                let fields: Vec<(String, Vec<String>)> = s
+                    .fields
+                    .iter()
+                    .filter_map(|f| {
+                        let name = unraw(f.ident.as_ref()?);
+                        match type_expr_of_type(&f.ty)? {
+                            TypeExpr::Named(p) => Some((name, p)),
+                            _ => None,
+                        }
+                    })
+                    .collect();
+                let field_types: Vec<(String, TypeName)> = s
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, f)| {
+                        let name = f.ident.as_ref().map_or(i.to_string(), unraw);
+                        Some((name, summary::type_name(&f.ty)?))
+                    })
+                    .collect();
+                self.facts.modules[m].structs.push(StructFacts {
+                    name: unraw(&s.ident),
+                    fields,
+                    field_types,
+                    attributes: summary::attr_facts(&s.attrs),
+                    range: Range::of(&s.ident),
+                });
             }
             syn::Item::Enum(e) => self.facts.modules[m].items.push(unraw(&e.ident)),
             syn::Item::Type(t) => {
@@ -504,8 +638,28 @@ impl ItemWalker<'_> {
                 }
             }
             syn::Item::Const(c) => self.facts.modules[m].items.push(unraw(&c.ident)),
-            syn::Item::Static(s) => self.facts.modules[m].items.push(unraw(&s.ident)),
+            syn::Item::Static(s) => {
+                self.facts.modules[m].items.push(unraw(&s.ident));
+                let kind = match s.mutability {
+                    syn::StaticMutability::Mut(_) => StaticKind::StaticMut,
+                    _ => StaticKind::Static,
+                };
+                let test = in_test || has_cfg_test(&s.attrs);
+                self.static_item(m, &s.ident, kind, &s.ty, Some(&s.expr), test);
+            }
             syn::Item::Union(u) => self.facts.modules[m].items.push(unraw(&u.ident)),
+            syn::Item::Macro(mac) if macro_is(&mac.mac, &["lazy_static", "thread_local"]) => {
+                let kind = if macro_is(&mac.mac, &["lazy_static"]) {
+                    StaticKind::LazyStatic
+                } else {
+                    StaticKind::ThreadLocal
+                };
+                let test = in_test || has_cfg_test(&mac.attrs);
+                for st in static_macro_items(mac.mac.tokens.clone()) {
+                    self.facts.modules[m].items.push(unraw(&st.ident));
+                    self.static_item(m, &st.ident, kind, &st.ty, Some(&st.expr), test);
+                }
+            }
             syn::Item::Macro(mac) => {
                 if let Some(id) = &mac.ident {
                     self.facts.modules[m].items.push(id.to_string());
@@ -527,6 +681,39 @@ impl ItemWalker<'_> {
         }
     }
 
+    fn static_item(
+        &mut self,
+        m: usize,
+        ident: &proc_macro2::Ident,
+        kind: StaticKind,
+        ty: &syn::Type,
+        init: Option<&Expr>,
+        is_test: bool,
+    ) {
+        let init_callee = init.and_then(|e| match strip_parens(e) {
+            Expr::Call(c) => match strip_parens(&c.func) {
+                Expr::Path(p) => Some(path_segments(&p.path)),
+                _ => None,
+            },
+            Expr::Const(c) => match c.block.stmts.last() {
+                Some(syn::Stmt::Expr(Expr::Call(call), None)) => match strip_parens(&call.func) {
+                    Expr::Path(p) => Some(path_segments(&p.path)),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        });
+        self.facts.modules[m].statics.push(StaticFacts {
+            name: unraw(ident),
+            kind,
+            ty: summary::type_name(ty),
+            init_callee,
+            range: Range::of(ident),
+            is_test,
+        });
+    }
+
     fn function(
         &mut self,
         attrs: &[syn::Attribute],
@@ -542,6 +729,12 @@ impl ItemWalker<'_> {
         let name = unraw(&sig.ident);
         let is_async = sig.asyncness.is_some();
         let idx = self.facts.fns.len();
+        let body_scope = Scope {
+            kind: ScopeKind::FnBody,
+            parent: None,
+            value: None,
+            range: body.map(Range::of).unwrap_or_default(),
+        };
         self.facts.fns.push(FnFacts {
             name: name.clone(),
             module: self.module.clone(),
@@ -551,13 +744,7 @@ impl ItemWalker<'_> {
             attrs: fn_attrs(attrs, &name, is_async, in_test),
             ret: return_type(&sig.output),
             range: Range::of(&sig.ident),
-            scopes: vec![Scope {
-                kind: ScopeKind::FnBody,
-                parent: None,
-            }],
-            calls: Vec::new(),
-            refs: Vec::new(),
-            imports: Vec::new(),
+            scopes: vec![body_scope.clone()],
             params: sig
                 .inputs
                 .iter()
@@ -569,6 +756,24 @@ impl ItemWalker<'_> {
                     syn::FnArg::Receiver(_) => None,
                 })
                 .collect(),
+            param_types: sig
+                .inputs
+                .iter()
+                .filter_map(|a| match a {
+                    syn::FnArg::Typed(pt) => Some(ParamFacts {
+                        names: pat_names(&pt.pat),
+                        ty: summary::type_name(&pt.ty),
+                        range: Range::of(pt),
+                    }),
+                    syn::FnArg::Receiver(_) => None,
+                })
+                .collect(),
+            ret_type: match &sig.output {
+                syn::ReturnType::Type(_, ty) => summary::type_name(ty),
+                syn::ReturnType::Default => None,
+            },
+            attributes: summary::attr_facts(attrs),
+            ..FnFacts::default()
         });
         let Some(body) = body else { return };
         let mut bw = BodyWalker {
@@ -578,17 +783,8 @@ impl ItemWalker<'_> {
                 self_ty,
                 parent_fn,
                 is_async,
-                attrs: FnAttrs::default(),
-                ret: None,
-                range: Range::default(),
-                scopes: vec![Scope {
-                    kind: ScopeKind::FnBody,
-                    parent: None,
-                }],
-                calls: Vec::new(),
-                refs: Vec::new(),
-                imports: Vec::new(),
-                params: Vec::new(),
+                scopes: vec![body_scope],
+                ..FnFacts::default()
             },
             scope: 0,
             bindings: vec![Default::default()],
@@ -597,17 +793,28 @@ impl ItemWalker<'_> {
             pending_arg_of: None,
             awaited_next: false,
             depth: 0,
+            nodes: HashMap::new(),
         };
         for input in &sig.inputs {
             bw.bind_fn_arg(input);
         }
         bw.visit_block(body);
+        if let Some(syn::Stmt::Expr(tail, None)) = body.stmts.last() {
+            let v = bw.operand(tail);
+            bw.f.returns.push(v);
+        }
         let nested = std::mem::take(&mut bw.nested);
         let f = &mut self.facts.fns[idx];
         f.scopes = bw.f.scopes;
         f.calls = bw.f.calls;
         f.refs = bw.f.refs;
         f.imports = bw.f.imports;
+        f.lets = bw.f.lets;
+        f.returns = bw.f.returns;
+        f.macros = bw.f.macros;
+        f.indexes = bw.f.indexes;
+        f.assigns = bw.f.assigns;
+        f.consts = bw.f.consts;
         self.fn_depth += 1;
         for nf in nested {
             // Nested fn items are fns of their own, resolvable from the enclosing body.
@@ -752,6 +959,61 @@ struct BodyWalker {
     /// Set while visiting the operand of `.await`.
     awaited_next: bool,
     depth: u32,
+    /// Syntax nodes already recorded (by address and kind), so that operands can name the
+    /// call, macro or closure an argument is: see [`BodyWalker::operand`].
+    nodes: HashMap<(usize, NodeKind), usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum NodeKind {
+    Call,
+    Macro,
+    Closure,
+}
+
+fn node_key<T>(node: &T, kind: NodeKind) -> (usize, NodeKind) {
+    (node as *const T as usize, kind)
+}
+
+/// Deepest operand nesting summarised.
+const MAX_OPERAND_DEPTH: u32 = 32;
+
+/// The names a pattern binds.
+pub fn pat_names(pat: &syn::Pat) -> Vec<String> {
+    let mut out = Vec::new();
+    collect_pat_names(pat, &mut out, 0);
+    out
+}
+
+fn collect_pat_names(pat: &syn::Pat, out: &mut Vec<String>, depth: u32) {
+    if depth > 32 {
+        return;
+    }
+    let d = depth + 1;
+    match pat {
+        syn::Pat::Ident(pi) => {
+            out.push(unraw(&pi.ident));
+            if let Some((_, sub)) = &pi.subpat {
+                collect_pat_names(sub, out, d);
+            }
+        }
+        syn::Pat::Type(pt) => collect_pat_names(&pt.pat, out, d),
+        syn::Pat::Reference(r) => collect_pat_names(&r.pat, out, d),
+        syn::Pat::Paren(p) => collect_pat_names(&p.pat, out, d),
+        syn::Pat::Tuple(t) => t.elems.iter().for_each(|p| collect_pat_names(p, out, d)),
+        syn::Pat::TupleStruct(t) => t.elems.iter().for_each(|p| collect_pat_names(p, out, d)),
+        syn::Pat::Struct(s) => s
+            .fields
+            .iter()
+            .for_each(|f| collect_pat_names(&f.pat, out, d)),
+        syn::Pat::Slice(s) => s.elems.iter().for_each(|p| collect_pat_names(p, out, d)),
+        syn::Pat::Or(o) => {
+            if let Some(first) = o.cases.first() {
+                collect_pat_names(first, out, d)
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Future adapters: awaiting `fut.map_err(..)` awaits `fut`.
@@ -941,21 +1203,27 @@ impl BodyWalker {
         }
     }
 
-    fn push_scope(&mut self, kind: ScopeKind) -> usize {
+    fn push_scope(&mut self, kind: ScopeKind, range: Range) -> usize {
         self.f.scopes.push(Scope {
             kind,
             parent: Some(self.scope),
+            value: None,
+            range,
         });
         let prev = self.scope;
         self.scope = self.f.scopes.len() - 1;
         prev
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn record_call(
         &mut self,
+        node: &Expr,
         callee: Callee,
         range: Range,
         args: &Punctuated<Expr, Token![,]>,
+        receiver: Option<Operand>,
+        generics: Vec<TypeName>,
     ) -> usize {
         let awaited = std::mem::take(&mut self.awaited_next);
         let first_arg_mut_ref = matches!(
@@ -969,11 +1237,17 @@ impl BodyWalker {
             awaited,
             arg_count: args.len(),
             first_arg_mut_ref,
+            args: Vec::new(),
+            receiver,
+            generics,
         });
-        self.f.calls.len() - 1
+        let idx = self.f.calls.len() - 1;
+        self.nodes.insert(node_key(node, NodeKind::Call), idx);
+        idx
     }
 
     /// Visits call arguments: closures and paths among them know which call they belong to.
+    /// Then records the arguments' operands.
     fn visit_args(&mut self, call: usize, args: &Punctuated<Expr, Token![,]>) {
         for a in args {
             match strip_parens(a) {
@@ -985,12 +1259,258 @@ impl BodyWalker {
                 _ => self.visit_expr(a),
             }
         }
+        let ops: Vec<Operand> = args.iter().map(|a| self.operand(a)).collect();
+        self.f.calls[call].args = ops;
     }
 
     fn visit_macro_body(&mut self, mac: &syn::Macro) {
-        for e in macro_exprs(mac) {
-            self.visit_expr(&e);
+        let after_call = self.f.calls.len();
+        let exprs = macro_exprs(mac);
+        for e in &exprs {
+            self.visit_expr(e);
         }
+        let path = path_segments(&mac.path);
+        let args = if path.last().is_some_and(|l| l == "path") {
+            path_macro_args(mac.tokens.clone())
+        } else {
+            exprs.iter().map(|e| self.operand(e)).collect()
+        };
+        self.f.macros.push(MacroSite {
+            path,
+            range: Range::of(&mac.path),
+            scope: self.scope,
+            args,
+            after_call,
+        });
+        self.nodes
+            .insert(node_key(mac, NodeKind::Macro), self.f.macros.len() - 1);
+    }
+
+    /// Records what a `let` (or `if let`, `for`) pattern binds to `value`.
+    fn record_let(&mut self, pat: &syn::Pat, value: Operand, is_assign: bool) {
+        let after_call = self.f.calls.len();
+        let mut stack = vec![(pat, value)];
+        let mut guard = 0;
+        while let Some((pat, value)) = stack.pop() {
+            guard += 1;
+            if guard > 256 {
+                break;
+            }
+            match pat {
+                syn::Pat::Ident(pi) => self.f.lets.push(LetFacts {
+                    name: unraw(&pi.ident),
+                    value,
+                    after_call,
+                    scope: self.scope,
+                    range: Range::of(&pi.ident),
+                    is_assign,
+                }),
+                syn::Pat::Type(pt) => stack.push((&pt.pat, value)),
+                syn::Pat::Reference(r) => stack.push((&r.pat, value)),
+                syn::Pat::Paren(p) => stack.push((&p.pat, value)),
+                syn::Pat::Tuple(t) => {
+                    for (i, p) in t.elems.iter().enumerate() {
+                        stack.push((p, Operand::Field(Box::new(value.clone()), i.to_string())));
+                    }
+                }
+                // `Some(x)`, `Ok(x)`, `Json(x)`, `Path(id)`: the wrapped value.
+                syn::Pat::TupleStruct(t) if t.elems.len() == 1 => stack.push((&t.elems[0], value)),
+                syn::Pat::Struct(st) => {
+                    for fp in &st.fields {
+                        let name = match &fp.member {
+                            syn::Member::Named(n) => unraw(n),
+                            syn::Member::Unnamed(i) => i.index.to_string(),
+                        };
+                        stack.push((&fp.pat, Operand::Field(Box::new(value.clone()), name)));
+                    }
+                }
+                _ => {
+                    for name in pat_names(pat) {
+                        self.f.lets.push(LetFacts {
+                            name,
+                            value: Operand::Other,
+                            after_call,
+                            scope: self.scope,
+                            range: Range::of(pat),
+                            is_assign,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// The operand an (already visited) expression is.
+    fn operand(&self, e: &Expr) -> Operand {
+        self.operand_depth(e, 0)
+    }
+
+    fn operand_depth(&self, e: &Expr, depth: u32) -> Operand {
+        if depth > MAX_OPERAND_DEPTH {
+            return Operand::Other;
+        }
+        let d = depth + 1;
+        match e {
+            Expr::Paren(p) => self.operand_depth(&p.expr, d),
+            Expr::Group(g) => self.operand_depth(&g.expr, d),
+            Expr::Reference(r) => self.operand_depth(&r.expr, d),
+            Expr::Try(t) => self.operand_depth(&t.expr, d),
+            Expr::Await(a) => self.operand_depth(&a.base, d),
+            Expr::Cast(c) => self.operand_depth(&c.expr, d),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.operand_depth(&u.expr, d),
+            Expr::Call(_) | Expr::MethodCall(_) => self
+                .nodes
+                .get(&node_key(e, NodeKind::Call))
+                .filter(|&&i| same_callee(&self.f.calls[i].callee, e))
+                .map_or(Operand::Other, |&i| Operand::Call(i)),
+            Expr::Macro(m) => self
+                .nodes
+                .get(&node_key(&m.mac, NodeKind::Macro))
+                .map_or(Operand::Other, |&i| Operand::Macro(i)),
+            Expr::Closure(c) => self
+                .nodes
+                .get(&node_key(c, NodeKind::Closure))
+                .map_or(Operand::Other, |&i| Operand::Closure(i)),
+            Expr::Lit(l) => match &l.lit {
+                syn::Lit::Str(s) => Operand::Str(s.value()),
+                other => Operand::Lit(lit_text(other)),
+            },
+            Expr::Path(p) if p.qself.is_none() => {
+                let segs = path_segments(&p.path);
+                if segs.len() == 1 && self.lookup_any(&segs[0]) {
+                    Operand::Local(segs[0].clone())
+                } else {
+                    Operand::Path(segs)
+                }
+            }
+            Expr::Tuple(t) => Operand::Tuple(
+                t.elems
+                    .iter()
+                    .take(64)
+                    .map(|x| self.operand_depth(x, d))
+                    .collect(),
+            ),
+            Expr::Array(a) => Operand::Array(
+                a.elems
+                    .iter()
+                    .take(64)
+                    .map(|x| self.operand_depth(x, d))
+                    .collect(),
+            ),
+            Expr::Field(f) => {
+                let name = match &f.member {
+                    syn::Member::Named(n) => unraw(n),
+                    syn::Member::Unnamed(i) => i.index.to_string(),
+                };
+                Operand::Field(Box::new(self.operand_depth(&f.base, d)), name)
+            }
+            Expr::Struct(st) if st.qself.is_none() => Operand::Struct(
+                path_segments(&st.path),
+                st.fields
+                    .iter()
+                    .take(64)
+                    .filter_map(|fv| match &fv.member {
+                        syn::Member::Named(n) => Some((unraw(n), self.operand_depth(&fv.expr, d))),
+                        syn::Member::Unnamed(_) => None,
+                    })
+                    .collect(),
+            ),
+            Expr::Block(b) => match b.block.stmts.last() {
+                Some(syn::Stmt::Expr(tail, None)) => self.operand_depth(tail, d),
+                _ => Operand::Other,
+            },
+            _ => Operand::Other,
+        }
+    }
+
+    /// Whether a name is bound (typed or not) in an enclosing block.
+    fn lookup_any(&self, name: &str) -> bool {
+        self.bindings
+            .iter()
+            .rev()
+            .any(|frame| frame.iter().any(|(n, _)| n == name))
+    }
+}
+
+/// Whether a recorded callee is the one of this call expression (guards against a stale
+/// node address from a macro's temporary syntax tree).
+fn same_callee(callee: &Callee, e: &Expr) -> bool {
+    match (callee, e) {
+        (Callee::Method { name, .. }, Expr::MethodCall(mc)) => mc.method == name.as_str(),
+        (Callee::Path(segs), Expr::Call(c)) => match strip_parens(&c.func) {
+            Expr::Path(p) => p
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| segs.last().is_some_and(|l| s.ident == l.as_str())),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn lit_text(lit: &syn::Lit) -> String {
+    match lit {
+        syn::Lit::Bool(b) => b.value.to_string(),
+        syn::Lit::Int(i) => i.base10_digits().to_string(),
+        syn::Lit::Float(f) => f.base10_digits().to_string(),
+        syn::Lit::Char(c) => c.value().to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The segments of `warp::path!("ops" / "heap" / u64 / ..)`: string literals, types as
+/// paths, `..` as a literal.
+fn path_macro_args(tokens: TokenStream) -> Vec<Operand> {
+    split_top_level(tokens, |tt| is_punct(tt, '/'))
+        .into_iter()
+        .map(|seg| {
+            let tts: Vec<TokenTree> = seg.clone().into_iter().collect();
+            match tts.as_slice() {
+                [TokenTree::Literal(l)] => summary::lit_str(l)
+                    .map(Operand::Str)
+                    .unwrap_or(Operand::Other),
+                _ if seg.to_string().replace(' ', "") == ".." => Operand::Lit("..".into()),
+                _ => match syn::parse2::<syn::Type>(seg) {
+                    Ok(t) => summary::type_name(&t)
+                        .map(|t| Operand::Path(t.path))
+                        .unwrap_or(Operand::Other),
+                    Err(_) => Operand::Other,
+                },
+            }
+        })
+        .collect()
+}
+
+fn is_compound_assign(op: &syn::BinOp) -> bool {
+    use syn::BinOp::*;
+    matches!(
+        op,
+        AddAssign(_)
+            | SubAssign(_)
+            | MulAssign(_)
+            | DivAssign(_)
+            | RemAssign(_)
+            | BitXorAssign(_)
+            | BitAndAssign(_)
+            | BitOrAssign(_)
+            | ShlAssign(_)
+            | ShrAssign(_)
+    )
+}
+
+/// Type arguments of a path segment's turbofish (`from_fn::<T>`).
+fn turbofish(args: &syn::PathArguments) -> Vec<TypeName> {
+    match args {
+        syn::PathArguments::AngleBracketed(ab) => ab
+            .args
+            .iter()
+            .filter_map(|ga| match ga {
+                syn::GenericArgument::Type(t) => summary::type_name(t),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -1109,7 +1629,12 @@ impl<'ast> Visit<'ast> for BodyWalker {
                     }
                 }
                 let ty = l.init.as_ref().and_then(|i| self.expr_type(&i.expr));
+                let value = l
+                    .init
+                    .as_ref()
+                    .map_or(Operand::Other, |i| self.operand(&i.expr));
                 self.bind_pat(&l.pat, ty);
+                self.record_let(&l.pat, value, false);
             }
             syn::Stmt::Item(syn::Item::Fn(f)) if self.collect_nested => self.nested.push(f.clone()),
             syn::Stmt::Item(syn::Item::Use(u)) => {
@@ -1145,8 +1670,21 @@ impl BodyWalker {
                 let idx = if let Expr::Path(p) = strip_parens(&c.func) {
                     if p.qself.is_none() {
                         let segs = path_segments(&p.path);
+                        let generics = p
+                            .path
+                            .segments
+                            .last()
+                            .map(|s| turbofish(&s.arguments))
+                            .unwrap_or_default();
                         self.awaited_next = awaited;
-                        Some(self.record_call(Callee::Path(segs), Range::of(&p.path), &c.args))
+                        Some(self.record_call(
+                            e,
+                            Callee::Path(segs),
+                            Range::of(&p.path),
+                            &c.args,
+                            None,
+                            generics,
+                        ))
                     } else {
                         None
                     }
@@ -1173,7 +1711,22 @@ impl BodyWalker {
                 self.awaited_next = awaited && FUTURE_COMBINATORS.contains(&name.as_str());
                 self.visit_expr(&mc.receiver);
                 self.awaited_next = awaited;
+                let recv_op = self.operand(&mc.receiver);
+                let generics = mc
+                    .turbofish
+                    .as_ref()
+                    .map(|t| {
+                        t.args
+                            .iter()
+                            .filter_map(|ga| match ga {
+                                syn::GenericArgument::Type(t) => summary::type_name(t),
+                                _ => None,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 let idx = self.record_call(
+                    e,
                     Callee::Method {
                         name,
                         receiver,
@@ -1181,30 +1734,111 @@ impl BodyWalker {
                     },
                     Range::of(&mc.method),
                     &mc.args,
+                    Some(recv_op),
+                    generics,
                 );
                 self.visit_args(idx, &mc.args);
             }
             Expr::Closure(c) => {
                 let is_async = c.asyncness.is_some();
-                let prev = self.push_scope(ScopeKind::Closure { is_async, arg_of });
+                let prev = self.push_scope(ScopeKind::Closure { is_async, arg_of }, Range::of(c));
+                let me = self.scope;
+                self.nodes.insert(node_key(c, NodeKind::Closure), me);
                 self.bindings.push(Vec::new());
                 for p in &c.inputs {
                     self.bind_pat(p, None);
+                    self.record_let(p, Operand::Other, false);
                 }
                 self.awaited_next = false;
                 self.visit_expr(&c.body);
+                let value = self.operand(&c.body);
+                self.f.scopes[me].value = Some(value);
                 self.bindings.pop();
                 self.scope = prev;
             }
             Expr::Async(a) => {
-                let prev = self.push_scope(ScopeKind::AsyncBlock);
+                let prev = self.push_scope(ScopeKind::AsyncBlock, Range::of(a));
+                let me = self.scope;
                 self.awaited_next = false;
                 self.visit_block(&a.block);
+                if let Some(syn::Stmt::Expr(tail, None)) = a.block.stmts.last() {
+                    let value = self.operand(tail);
+                    self.f.scopes[me].value = Some(value);
+                }
                 self.scope = prev;
+            }
+            Expr::Assign(a) => {
+                self.awaited_next = false;
+                self.visit_expr(&a.right);
+                self.visit_expr(&a.left);
+                let value = self.operand(&a.right);
+                match strip_parens(&a.left) {
+                    Expr::Path(p) if p.path.segments.len() == 1 && p.qself.is_none() => {
+                        let pat = syn::Pat::Ident(syn::PatIdent {
+                            attrs: Vec::new(),
+                            by_ref: None,
+                            mutability: None,
+                            ident: p.path.segments[0].ident.clone(),
+                            subpat: None,
+                        });
+                        self.record_let(&pat, value, true);
+                    }
+                    left => {
+                        let target = self.operand(left);
+                        self.f.assigns.push(AssignSite {
+                            target,
+                            range: Range::of(&a.left),
+                            scope: self.scope,
+                        });
+                    }
+                }
+            }
+            Expr::Binary(b) if is_compound_assign(&b.op) => {
+                self.awaited_next = false;
+                self.visit_expr(&b.right);
+                self.visit_expr(&b.left);
+                let target = self.operand(&b.left);
+                self.f.assigns.push(AssignSite {
+                    target,
+                    range: Range::of(&b.left),
+                    scope: self.scope,
+                });
+            }
+            Expr::Index(ix) => {
+                self.awaited_next = false;
+                self.visit_expr(&ix.expr);
+                self.visit_expr(&ix.index);
+                let is_range = matches!(strip_parens(&ix.index), Expr::Range(_));
+                let base = self.operand(&ix.expr);
+                let index = self.operand(&ix.index);
+                self.f.indexes.push(IndexSite {
+                    base,
+                    index,
+                    is_range,
+                    range: Range::of(ix),
+                    scope: self.scope,
+                });
+            }
+            Expr::Return(r) => {
+                self.awaited_next = false;
+                if let Some(v) = &r.expr {
+                    self.visit_expr(v);
+                    if self.f.scopes[self.scope].parent.is_none() {
+                        let value = self.operand(v);
+                        self.f.returns.push(value);
+                    }
+                }
             }
             Expr::Path(p) => {
                 if p.qself.is_none() {
                     let segs = path_segments(&p.path);
+                    if segs.len() > 1
+                        && segs.last().is_some_and(|s| {
+                            s.len() > 1 && s.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+                        })
+                    {
+                        self.f.consts.push(segs.clone());
+                    }
                     let is_value_fn = segs.last().is_some_and(|s| {
                         s.chars()
                             .next()
@@ -1239,20 +1873,27 @@ impl BodyWalker {
                 // The binding is visible in the `if` body; approximate by binding in the
                 // current frame.
                 self.bind_pat(&l.pat, ty);
+                let value = self.operand(&l.expr);
+                self.record_let(&l.pat, value, false);
             }
             Expr::ForLoop(fl) => {
                 self.visit_expr(&fl.expr);
                 self.bindings.push(Vec::new());
                 self.bind_pat(&fl.pat, None);
+                // An element of the iterated value: data flow treats it as the value.
+                let value = self.operand(&fl.expr);
+                self.record_let(&fl.pat, value, false);
                 self.visit_block(&fl.body);
                 self.bindings.pop();
             }
             Expr::Match(m) => {
                 self.visit_expr(&m.expr);
                 let ty = self.expr_type(&m.expr);
+                let value = self.operand(&m.expr);
                 for arm in &m.arms {
                     self.bindings.push(Vec::new());
                     self.bind_pat(&arm.pat, ty.clone());
+                    self.record_let(&arm.pat, value.clone(), false);
                     if let syn::Pat::Guard(g) = &arm.pat {
                         self.visit_expr(&g.guard);
                     }
@@ -1270,6 +1911,39 @@ impl BodyWalker {
 
 // ---------------------------------------------------------------------------------------
 // Macro bodies
+
+fn macro_is(mac: &syn::Macro, names: &[&str]) -> bool {
+    mac.path
+        .segments
+        .last()
+        .is_some_and(|s| names.iter().any(|n| s.ident == n))
+}
+
+/// The `static` items of a `lazy_static! { static ref X: T = e; }` or
+/// `thread_local! { static X: T = e; }` body (the `ref` is dropped to parse them as items).
+fn static_macro_items(tokens: TokenStream) -> Vec<syn::ItemStatic> {
+    let mut cleaned = Vec::new();
+    let mut prev_static = false;
+    for tt in tokens {
+        let is_ref = matches!(&tt, TokenTree::Ident(i) if i == "ref");
+        if !(prev_static && is_ref) {
+            cleaned.push(tt.clone());
+        }
+        prev_static = matches!(&tt, TokenTree::Ident(i) if i == "static");
+    }
+    let ts: TokenStream = cleaned.into_iter().collect();
+    match syn::parse2::<syn::File>(ts) {
+        Ok(f) => f
+            .items
+            .into_iter()
+            .filter_map(|i| match i {
+                syn::Item::Static(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
 
 /// Macros whose bodies are never Rust expressions worth walking.
 const OPAQUE_MACROS: &[&str] = &[
@@ -1461,4 +2135,124 @@ fn json_walk(tokens: TokenStream, out: &mut Vec<Expr>) {
 /// The span-free text of a syntax node's start line, for tests and notes.
 pub fn start_line<T: Spanned>(node: &T) -> u32 {
     node.span().start().line as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(src: &str) -> FileFacts {
+        let file = syn::parse_file(src).expect("parses");
+        extract(&file, &Vec::new(), false)
+    }
+
+    fn fn_named<'a>(f: &'a FileFacts, name: &str) -> &'a FnFacts {
+        f.fns.iter().find(|x| x.name == name).expect("fn")
+    }
+
+    #[test]
+    fn builder_chains_link_receivers_and_arguments() {
+        let f = facts(
+            r#"fn app() -> Router {
+                let ops = Router::new().route("/heap", get(heap)).route_layer(auth());
+                Router::new().nest("/ops", ops).layer((TraceLayer::new_for_http(), CatchPanicLayer::new()))
+            }"#,
+        );
+        let app = fn_named(&f, "app");
+        let name = |i: usize| match &app.calls[i].callee {
+            Callee::Path(p) => p.join("::"),
+            Callee::Method { name, .. } => format!(".{name}"),
+        };
+        // The tail is `.layer(..)` whose receiver is `.nest(..)` on `Router::new()`.
+        let Operand::Call(layer) = app.returns[0] else {
+            panic!("tail is a call: {:?}", app.returns)
+        };
+        assert_eq!(name(layer), ".layer");
+        let Some(Operand::Call(nest)) = app.calls[layer].receiver else {
+            panic!()
+        };
+        assert_eq!(name(nest), ".nest");
+        assert_eq!(app.calls[nest].args[0], Operand::Str("/ops".into()));
+        assert_eq!(app.calls[nest].args[1], Operand::Local("ops".into()));
+        let Operand::Tuple(layers) = &app.calls[layer].args[0] else {
+            panic!()
+        };
+        assert_eq!(layers.len(), 2);
+        // `ops` is bound to the `.route_layer(..)` call.
+        let ops = app.lets.iter().find(|l| l.name == "ops").unwrap();
+        let Operand::Call(rl) = ops.value else {
+            panic!()
+        };
+        assert_eq!(name(rl), ".route_layer");
+        let Some(Operand::Call(route)) = app.calls[rl].receiver else {
+            panic!()
+        };
+        let Operand::Call(get) = app.calls[route].args[1] else {
+            panic!()
+        };
+        assert_eq!(app.calls[get].args[0], Operand::Path(vec!["heap".into()]));
+    }
+
+    #[test]
+    fn macros_statics_params_and_indexes() {
+        let f = facts(
+            r#"
+            lazy_static! { static ref CACHE: Mutex<HashMap<String, u32>> = Mutex::new(HashMap::new()); }
+            thread_local! { static HITS: Cell<u64> = const { Cell::new(0) }; }
+            static mut COUNT: u64 = 0;
+            impl<S> FromRequestParts<S> for Claims { }
+            #[get("/ops/<id>")]
+            fn h(Path(id): Path<u64>, q: Option<Claims>) {
+                let parts: Vec<&str> = id.split('/').collect();
+                println!("{}", parts[1]);
+                let r = warp::path!("ops" / "heap" / u64 / ..);
+                COUNT += 1;
+            }"#,
+        );
+        let statics = &f.modules[0].statics;
+        let kinds: Vec<(&str, StaticKind)> =
+            statics.iter().map(|s| (s.name.as_str(), s.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("CACHE", StaticKind::LazyStatic),
+                ("HITS", StaticKind::ThreadLocal),
+                ("COUNT", StaticKind::StaticMut)
+            ]
+        );
+        assert_eq!(
+            statics[0].ty.as_ref().unwrap().display(),
+            "Mutex<HashMap<String, u32>>"
+        );
+        assert_eq!(
+            statics[1].init_callee.as_deref(),
+            Some(&["Cell".to_string(), "new".to_string()][..])
+        );
+        assert_eq!(f.modules[0].impls[0].trait_path, ["FromRequestParts"]);
+        assert_eq!(f.modules[0].impls[0].self_ty, "Claims");
+        let h = fn_named(&f, "h");
+        assert_eq!(h.attributes[0].first_str(), Some("/ops/<id>"));
+        assert_eq!(h.param_types[0].names, ["id"]);
+        assert_eq!(
+            h.param_types[1].ty.as_ref().unwrap().display(),
+            "Option<Claims>"
+        );
+        assert_eq!(h.indexes[0].base, Operand::Local("parts".into()));
+        assert_eq!(h.macros[0].path, ["println"]);
+        let path = h
+            .macros
+            .iter()
+            .find(|m| m.path.last().unwrap() == "path")
+            .unwrap();
+        assert_eq!(
+            path.args,
+            [
+                Operand::Str("ops".into()),
+                Operand::Str("heap".into()),
+                Operand::Path(vec!["u64".into()]),
+                Operand::Lit("..".into())
+            ]
+        );
+        assert_eq!(h.assigns[0].target, Operand::Path(vec!["COUNT".into()]));
+    }
 }

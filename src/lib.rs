@@ -9,6 +9,7 @@ pub mod baseline;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod dataflow;
 pub mod diff;
 pub mod discover;
 pub mod engine;
@@ -19,8 +20,10 @@ pub mod load;
 pub mod model;
 pub mod parse;
 pub mod report;
+pub mod routes;
 pub mod rules;
 pub mod source;
+pub mod summary;
 pub mod suppress;
 
 /// Engine diagnostic for Cargo.toml and workspace problems.

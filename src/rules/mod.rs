@@ -7,6 +7,8 @@ use crate::finding::{Finding, Level};
 use crate::model::CrateModel;
 
 pub mod blocking_in_async;
+pub mod missing_panic_handler;
+pub mod unauthenticated_ops_route;
 
 /// A rule's metadata. `docs` is the rule's doc comment (`## What it does` ...).
 #[derive(Debug)]
@@ -17,6 +19,9 @@ pub struct RuleMeta {
     pub since: &'static str,
     pub docs: &'static str,
     pub source_file: &'static str,
+    /// Keys the rule accepts in its `[rule-id]` config table; each takes a list of strings
+    /// (read with [`RuleContext::option`]).
+    pub options: &'static [&'static str],
 }
 
 /// Declares a rule's metadata from its doc comment, ruff-style: the doc comment is the
@@ -28,7 +33,8 @@ macro_rules! declare_rule {
             id: $id:literal,
             level: $level:expr,
             summary: $summary:literal,
-            since: $since:literal $(,)?
+            since: $since:literal
+            $(, options: [$($opt:literal),* $(,)?])? $(,)?
         };
     ) => {
         pub static $name: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
@@ -38,6 +44,7 @@ macro_rules! declare_rule {
             since: $since,
             docs: concat!($($doc, "\n"),*),
             source_file: file!(),
+            options: &[$($($opt),*)?],
         };
     };
 }
@@ -54,6 +61,17 @@ pub struct RuleContext<'a> {
 }
 
 impl RuleContext<'_> {
+    /// A list option from the rule's config table (`[rule-id] key = [..]`); empty when unset.
+    /// The key must be declared in the rule's `options`.
+    pub fn option(&self, rule: &str, key: &str) -> &[String] {
+        self.config
+            .rule_options
+            .get(rule)
+            .and_then(|t| t.get(key))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
     /// The level of a finding whose catalog entry may lower the default.
     pub fn level_for(&self, entry: Option<Level>) -> Level {
         match entry {
@@ -70,11 +88,20 @@ pub trait Rule: Sync {
 
 /// Every rule, sorted by id.
 pub fn all() -> &'static [&'static dyn Rule] {
-    &[&blocking_in_async::BlockingInAsync]
+    &[
+        &blocking_in_async::BlockingInAsync,
+        &missing_panic_handler::MissingPanicHandler,
+        &unauthenticated_ops_route::UnauthenticatedOpsRoute,
+    ]
 }
 
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
     all().iter().copied().find(|r| r.meta().id == id)
+}
+
+/// The config keys a rule accepts in its own table, if it is a rule with options.
+pub fn option_keys(id: &str) -> Option<&'static [&'static str]> {
+    find(id).map(|r| r.meta().options).filter(|o| !o.is_empty())
 }
 
 /// Diagnostics the engine itself emits; they can be configured and suppressed like rules.

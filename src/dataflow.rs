@@ -1,0 +1,243 @@
+//! Data flow inside one fn, over its facts: where does a value come from? Follows `let`
+//! bindings (the one visible at the point of use), fields, tuples and, as the caller
+//! decides per call, a call's receiver and arguments. Nothing here crosses fn boundaries;
+//! rules combine it with the call graph of the crate model.
+
+use std::collections::HashSet;
+
+use crate::facts::{CallSite, FnFacts, LetFacts};
+use crate::summary::Operand;
+
+/// Where a value comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin<'f> {
+    /// The fn's parameter at this index (of `FnFacts::param_types`).
+    Param(usize),
+    /// The result of `calls[i]`.
+    Call(usize),
+    /// The result of `macros[i]`.
+    Macro(usize),
+    /// A closure, `scopes[i]`.
+    Closure(usize),
+    /// A path to an item (a static, a const, a fn).
+    Path(&'f [String]),
+    /// A literal.
+    Literal,
+    /// A local whose value is not known (a closure parameter, a `match` binding on
+    /// something opaque), or an expression the facts do not summarise.
+    Unknown,
+}
+
+/// Which parts of a call a value flows through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Through {
+    /// The call's result comes from nothing before it (a constructor of fresh data).
+    Nothing,
+    /// From its receiver (`body.trim()`).
+    Receiver,
+    /// From its arguments (`serde_json::from_str(&body)`).
+    Args,
+    /// From both.
+    Both,
+}
+
+/// Most steps taken by one [`Flow::origins`] query (chains are long, cycles are cut).
+const MAX_STEPS: usize = 4096;
+
+pub struct Flow<'f> {
+    pub f: &'f FnFacts,
+}
+
+impl<'f> Flow<'f> {
+    pub fn new(f: &'f FnFacts) -> Flow<'f> {
+        Flow { f }
+    }
+
+    /// The binding of `name` visible at a point where `at` calls have been recorded: the last
+    /// `let` (or assignment) of that name before it.
+    pub fn binding(&self, name: &str, at: usize) -> Option<&'f LetFacts> {
+        self.f
+            .lets
+            .iter()
+            .rev()
+            .find(|l| l.name == name && l.after_call <= at)
+    }
+
+    /// The index of the parameter that binds `name`.
+    pub fn param_index(&self, name: &str) -> Option<usize> {
+        self.f
+            .param_types
+            .iter()
+            .position(|p| p.names.iter().any(|n| n == name))
+    }
+
+    /// Every origin `op` (used where `at` calls have been recorded) flows from. `through`
+    /// says, for each call met on the way, whether its result carries its receiver's or
+    /// arguments' data; the call itself is always reported as an origin.
+    pub fn origins(
+        &self,
+        op: &'f Operand,
+        at: usize,
+        through: &dyn Fn(usize, &CallSite) -> Through,
+    ) -> Vec<Origin<'f>> {
+        let mut out = Vec::new();
+        let mut seen_calls = HashSet::new();
+        let mut seen_lets = HashSet::new();
+        let mut work: Vec<(&'f Operand, usize)> = vec![(op, at)];
+        let mut steps = 0;
+        while let Some((op, at)) = work.pop() {
+            steps += 1;
+            if steps > MAX_STEPS {
+                out.push(Origin::Unknown);
+                break;
+            }
+            match op {
+                Operand::Local(name) => match self.binding(name, at) {
+                    Some(l) => {
+                        let key = l as *const LetFacts as usize;
+                        if seen_lets.insert(key) {
+                            work.push((&l.value, l.after_call));
+                        }
+                    }
+                    None => match self.param_index(name) {
+                        Some(i) => out.push(Origin::Param(i)),
+                        None => out.push(Origin::Unknown),
+                    },
+                },
+                Operand::Field(base, _) => work.push((base, at)),
+                Operand::Tuple(xs) | Operand::Array(xs) => {
+                    work.extend(xs.iter().map(|x| (x, at)));
+                }
+                Operand::Struct(_, fields) => work.extend(fields.iter().map(|(_, x)| (x, at))),
+                Operand::Call(i) => {
+                    let i = *i;
+                    if !seen_calls.insert(i) {
+                        continue;
+                    }
+                    out.push(Origin::Call(i));
+                    let Some(call) = self.f.calls.get(i) else {
+                        continue;
+                    };
+                    let t = through(i, call);
+                    if matches!(t, Through::Receiver | Through::Both) {
+                        if let Some(r) = &call.receiver {
+                            work.push((r, i));
+                        }
+                    }
+                    if matches!(t, Through::Args | Through::Both) {
+                        work.extend(call.args.iter().map(|a| (a, i)));
+                    }
+                }
+                Operand::Macro(i) => {
+                    out.push(Origin::Macro(*i));
+                    if let Some(m) = self.f.macros.get(*i) {
+                        work.extend(m.args.iter().map(|a| (a, m.after_call)));
+                    }
+                }
+                Operand::Closure(s) => out.push(Origin::Closure(*s)),
+                Operand::Path(p) => out.push(Origin::Path(p)),
+                Operand::Str(_) | Operand::Lit(_) => out.push(Origin::Literal),
+                Operand::Other => out.push(Origin::Unknown),
+            }
+        }
+        out
+    }
+
+    /// The calls a method-call chain is made of, outermost first: for
+    /// `Router::new().route(..).layer(..)` given the `.layer` call, `[layer, route, new]`.
+    /// Locals on the way are followed to their binding.
+    pub fn chain(&self, call: usize) -> Vec<usize> {
+        let mut out = vec![call];
+        let mut seen = HashSet::from([call]);
+        let mut cur = call;
+        while let Some(recv) = self.f.calls.get(cur).and_then(|c| c.receiver.as_ref()) {
+            let mut op = recv;
+            let mut at = cur;
+            let mut guard = 0;
+            // Through locals: `let app = Router::new(); app.route(..)`.
+            while let Operand::Local(name) = op {
+                guard += 1;
+                match self.binding(name, at) {
+                    Some(l) if guard < 64 => {
+                        op = &l.value;
+                        at = l.after_call;
+                    }
+                    _ => break,
+                }
+            }
+            match op {
+                Operand::Call(i) if seen.insert(*i) => {
+                    out.push(*i);
+                    cur = *i;
+                }
+                _ => break,
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{extract, Callee};
+
+    fn fn_facts(src: &str) -> FnFacts {
+        let file = syn::parse_file(src).unwrap();
+        extract(&file, &Vec::new(), false).fns.remove(0)
+    }
+
+    fn call_named(f: &FnFacts, name: &str) -> usize {
+        f.calls
+            .iter()
+            .position(|c| match &c.callee {
+                Callee::Path(p) => p.last().is_some_and(|l| l == name),
+                Callee::Method { name: n, .. } => n == name,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn origins_follow_lets_and_calls() {
+        let f = fn_facts(
+            r#"async fn h(Json(body): Json<Value>, State(s): State<App>) {
+                let text = body.to_string();
+                let parsed: Req = serde_json::from_str(&text).unwrap();
+                let fresh = String::new();
+                fresh.len();
+            }"#,
+        );
+        let flow = Flow::new(&f);
+        let unwrap = call_named(&f, "unwrap");
+        let recv = f.calls[unwrap].receiver.as_ref().unwrap();
+        let origins = flow.origins(recv, unwrap, &|_, _| Through::Both);
+        assert!(origins.contains(&Origin::Param(0)), "{origins:?}");
+        assert!(!origins.contains(&Origin::Param(1)));
+        let len = call_named(&f, "len");
+        let recv = f.calls[len].receiver.as_ref().unwrap();
+        let origins = flow.origins(recv, len, &|_, _| Through::Nothing);
+        assert!(!origins.contains(&Origin::Param(0)), "{origins:?}");
+    }
+
+    #[test]
+    fn chains_go_through_locals() {
+        let f = fn_facts(
+            r#"fn app() -> Router {
+                let app = Router::new().route("/", get(index));
+                let app = app.layer(CatchPanicLayer::new());
+                app.with_state(1)
+            }"#,
+        );
+        let flow = Flow::new(&f);
+        let with_state = call_named(&f, "with_state");
+        let names: Vec<String> = flow
+            .chain(with_state)
+            .into_iter()
+            .map(|i| match &f.calls[i].callee {
+                Callee::Path(p) => p.join("::"),
+                Callee::Method { name, .. } => name.clone(),
+            })
+            .collect();
+        assert_eq!(names, ["with_state", "layer", "route", "Router::new"]);
+    }
+}
