@@ -105,6 +105,22 @@ fn sarif_is_valid_against_the_official_schema_and_lists_every_rule() {
     broken["runs"][0]["results"][0]["message"] = Value::String("plain".into());
     let err = validate_sarif(&broken.to_string(), &dir).expect_err("must be rejected");
     assert!(err.contains("message"), "{err}");
+    // Every fixture crate (every rule, notes in other files, engine diagnostics) and the demo.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = run(
+        root,
+        &["--format", "sarif", "--include-tests", "fixtures", "demo"],
+    );
+    let all = stdout(&o);
+    let doc: Value = serde_json::from_str(&all).expect("json");
+    let fired: std::collections::BTreeSet<&str> = doc["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["ruleId"].as_str())
+        .collect();
+    assert!(fired.len() >= 2, "{fired:?}");
+    validate_sarif(&all, &dir).unwrap_or_else(|e| panic!("invalid SARIF on fixtures: {e}"));
     // An empty run (no findings) is valid too.
     let clean = scratch(
         "sarif-clean",

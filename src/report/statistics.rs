@@ -22,9 +22,11 @@ pub fn render(outcome: &Outcome) -> String {
         .map(|r| r.1.to_string().len())
         .max()
         .unwrap_or(1);
+    let rule_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
     let mut out = String::new();
+    // The last column is the highest level among the rule's findings.
     for (rule, n, level) in rows {
-        out.push_str(&format!("{n:>width$}  {rule:<24} {level}\n"));
+        out.push_str(&format!("{n:>width$}  {rule:<rule_width$}  {level}\n"));
     }
     out.push_str(&summary_line(outcome, None));
     out.push('\n');
