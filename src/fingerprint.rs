@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::engine::Outcome;
 use crate::finding::Finding;
-use crate::report::display_path;
+use crate::report::{display_path, line_text};
 
 /// 64-bit FNV-1a: stable across platforms, Rust versions and runs (unlike `DefaultHasher`).
 fn fnv1a(parts: &[&str]) -> u64 {
@@ -33,7 +33,7 @@ fn first_line<'a>(outcome: &'a Outcome, f: &Finding) -> &'a str {
     outcome
         .sources
         .get(&f.path)
-        .map_or("", |s| s.index.line_text(&s.text, f.range.start.line))
+        .map_or("", |s| line_text(s, f.range.start.line))
 }
 
 /// One fingerprint per finding of `outcome`, in the same order: `<16 hex digits>:<n>`,

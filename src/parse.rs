@@ -124,18 +124,10 @@ pub fn parse_file(
             );
         }
     };
-    let bom = text.starts_with('\u{feff}');
-    if bom {
-        text = text['\u{feff}'.len_utf8()..].to_string();
+    if let Some(stripped) = text.strip_prefix('\u{feff}') {
+        text = stripped.to_string();
     }
-    let mut parsed = parse_source_with(path, module, is_test, text, depth);
-    if bom {
-        // Freshly created, so not shared yet.
-        if let Some(source) = Arc::get_mut(&mut parsed.source) {
-            source.bom_len = '\u{feff}'.len_utf8();
-        }
-    }
-    parsed
+    parse_source_with(path, module, is_test, text, depth)
 }
 
 /// Parses a file's text (already read and decoded) and extracts its facts.

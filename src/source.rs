@@ -105,25 +105,12 @@ pub struct SourceText {
     pub path: PathBuf,
     pub text: String,
     pub index: LineIndex,
-    /// Bytes of a UTF-8 byte order mark removed from the start of the file before `text`:
-    /// a byte offset in the file is an offset in `text` plus this.
-    pub bom_len: usize,
 }
 
 impl SourceText {
     pub fn new(path: PathBuf, text: String) -> Arc<SourceText> {
         let index = LineIndex::new(&text);
-        Arc::new(SourceText {
-            path,
-            text,
-            index,
-            bom_len: 0,
-        })
-    }
-
-    /// The byte offset of a position in the file as stored on disk (BOM included).
-    pub fn file_offset(&self, pos: Position) -> usize {
-        self.offset(pos) + self.bom_len
+        Arc::new(SourceText { path, text, index })
     }
 
     pub fn offset(&self, pos: Position) -> usize {

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::engine::Outcome;
 use crate::finding::{Finding, Level};
-use crate::report::display_path;
+use crate::report::{display_path, line_text};
 use crate::source::{Range, SourceText};
 
 /// Every message names one synthetic package: findings are per file, not per package, and
@@ -46,6 +46,20 @@ fn clamp(range: Range) -> Range {
     r
 }
 
+/// Bytes of a byte order mark that the parser removed from `src.text` (it is not a column),
+/// read from the file's first three bytes: rustc's byte offsets count it.
+fn stripped_bom_len(src: &SourceText) -> usize {
+    use std::io::Read;
+    if src.text.starts_with('\u{feff}') {
+        return 0;
+    }
+    let mut head = [0u8; 3];
+    match std::fs::File::open(&src.path).and_then(|mut f| f.read_exact(&mut head)) {
+        Ok(()) if head == [0xEF, 0xBB, 0xBF] => head.len(),
+        _ => 0,
+    }
+}
+
 fn span(
     path: &Path,
     range: Range,
@@ -56,12 +70,13 @@ fn span(
     let r = clamp(range);
     let (byte_start, byte_end, text) = match source {
         Some(s) => {
-            let start = s.file_offset(r.start);
-            let end = s.file_offset(r.end).max(start);
+            let bom = stripped_bom_len(s);
+            let start = s.offset(r.start) + bom;
+            let end = (s.offset(r.end) + bom).max(start);
             let last = r.end.line.min(r.start.line + MAX_SPAN_TEXT_LINES - 1);
             let text: Vec<Value> = (r.start.line..=last)
                 .map(|line| {
-                    let t = s.index.line_text(&s.text, line);
+                    let t = line_text(s, line);
                     let len = t.chars().count() as u32 + 1;
                     let hs = if line == r.start.line {
                         r.start.column
