@@ -133,8 +133,10 @@ pub struct RuleArgs {
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Format {
+    /// miette diagnostics and a summary line
     #[default]
     Human,
+    /// one JSON document with every finding
     Json,
     /// SARIF 2.1.0, for GitHub code scanning
     Sarif,
