@@ -5,14 +5,17 @@
 //! findings → [`suppress`] → [`report`]. [`engine`] runs that pipeline; the binary in
 //! `main.rs` is a thin CLI over it.
 
+pub mod baseline;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod dataflow;
+pub mod diff;
 pub mod discover;
 pub mod engine;
 pub mod facts;
 pub mod finding;
+pub mod fingerprint;
 pub mod load;
 pub mod model;
 pub mod parse;
