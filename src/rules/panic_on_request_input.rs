@@ -20,20 +20,25 @@ declare_rule! {
     ///
     /// Request data starts at handler parameters whose type is a request extractor or
     /// request object: axum `Path`, `Query`, `Json`, `Form`, `Multipart`, `TypedHeader`,
-    /// `Request`, `Parts`; actix-web `web::Path`, `web::Query`, `web::Json`, `web::Form`,
-    /// `web::Bytes`, `web::Payload`, `HttpRequest`; rocket parameters named in the route
-    /// attribute (`<id>`, `<path..>`, `?<q>`, `data = "<form>"`), `Json`, `Form`; poem
-    /// `Path`, `Query`, `Json`, `Body`, `&Request` (and poem-openapi `Path`, `Query`, `Json`
-    /// payloads); loco's re-exports of the axum extractors; salvo `&mut Request` (`req.param`,
-    /// `req.query`, `req.parse_json().await`, `req.form`). `String`, `Bytes`, `HeaderMap`,
-    /// `Uri`, `http::Request` and `Parts` parameters count when the fn is a handler by other
-    /// evidence (a route, a route attribute, `#[handler]`, a state parameter, a middleware
-    /// `Next`, another extractor, `from_request_parts`): HTTP clients handle them too. `Option<..>` and `Result<..>` of
-    /// an extractor are request data too, and so is `Option<Claims>` of a crate type that
-    /// implements an extractor trait (`None` when the request does not carry it; a bare
-    /// `Claims` was validated by its extractor and is not request input). Server-built parameters are not: `State`,
-    /// `Extension`, `web::Data`, `&State<T>`, `Data<&T>`, `Depot`, and what a request object
-    /// holds for the server (`req.app_data()`, `req.extensions()`, `req.peer_addr()`).
+    /// `Request`; actix-web `web::Path`, `web::Query`, `web::Json`, `web::Form`, `web::Bytes`,
+    /// `web::Payload`, `HttpRequest`, `ServiceRequest`; rocket parameters named in the route
+    /// attribute (`<id>`, `<path..>`, `?<q>`, `data = "<form>"`), `Json`, `Form`; poem `Path`,
+    /// `Query`, `Json`, `Body`, `&Request` (and poem-openapi `Path`, `Query`, `Json`
+    /// payloads); loco's re-exports of the axum extractors; salvo `&mut Request`
+    /// (`req.param`, `req.query`, `req.parse_json().await`, `req.form`).
+    ///
+    /// `String`, `Bytes`, `HeaderMap`, `Uri`, `http::Request` and `Parts` parameters count
+    /// only when the fn is a handler by other evidence (a route, a route attribute,
+    /// `#[handler]`, a state parameter, a middleware `Next`, another extractor,
+    /// `from_request_parts`): HTTP clients handle these types too. `Option<..>` and
+    /// `Result<..>` of an extractor are request data, and so is `Option<Claims>` of a crate
+    /// type that implements an extractor trait (`None` when the request does not carry it; a
+    /// bare `Claims` was validated by its extractor and is not request input).
+    ///
+    /// Server-built parameters are not request data: `State`, `Extension`, `web::Data`,
+    /// `&State<T>`, `Data<&T>`, `Depot`, nor what a request object holds for the server
+    /// (`req.app_data()`, `req.extensions()`, `req.peer_addr()`,
+    /// `req.extract::<web::Data<T>>()`).
     ///
     /// The value is followed through `let` bindings, fields, tuple and struct patterns,
     /// `if let`/`match` bindings, and through:
@@ -53,13 +58,15 @@ declare_rule! {
     ///
     /// Other calls do not carry request data: `db.find(id).await.unwrap()` panics on a
     /// database error, not on the client's input (that is a different problem), and
-    /// `bcrypt::hash(&body.password, 12).unwrap()` fails only on a bad cost.
+    /// `bcrypt::hash(&body.password, 12).unwrap()` fails only on a bad cost; a method on a
+    /// record the handler builds (`Page { name }.render().expect(..)`) fails on the record,
+    /// not on the input.
     ///
     /// A fn is a handler when it has a request-extractor parameter, or one of the types
     /// above and is mounted on a route (the route table, or a fn passed to a framework's
     /// `get(..)`/`.to(..)`), has a route attribute or `#[handler]`, or takes state or `Next`.
-    /// An attribute-routed fn (`#[get("/x")]`) that no router
-    /// mounts is dead code and gets no findings.
+    /// An attribute-routed fn (`#[get("/x")]`) that no router mounts and nothing names is
+    /// dead code and gets no findings.
     ///
     /// Request data passed to a crate-local helper is followed one level: a panic on it
     /// inside the helper is reported there, with a note pointing at the handler's call.
