@@ -7,6 +7,10 @@ use crate::finding::{Finding, Level};
 use crate::model::CrateModel;
 
 pub mod blocking_in_async;
+pub mod file_logging;
+pub mod logging_catalog;
+pub mod per_request;
+pub mod print_in_handler;
 
 /// A rule's metadata. `docs` is the rule's doc comment (`## What it does` ...).
 #[derive(Debug)]
@@ -86,7 +90,11 @@ pub trait Rule: Sync {
 
 /// Every rule, sorted by id.
 pub fn all() -> &'static [&'static dyn Rule] {
-    &[&blocking_in_async::BlockingInAsync]
+    &[
+        &blocking_in_async::BlockingInAsync,
+        &file_logging::FileLogging,
+        &print_in_handler::PrintInHandler,
+    ]
 }
 
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
