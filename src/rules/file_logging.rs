@@ -3,8 +3,8 @@ use crate::dataflow::{Flow, Origin, Through};
 use crate::facts::{Callee, FnFacts};
 use crate::finding::{Finding, Level, Note};
 use crate::model::{CrateModel, FnId};
-use crate::rules::logging_catalog::{call_paths, chain_root_paths, LoggingCatalog};
-use crate::rules::per_request::is_test_fn;
+use crate::rules::logging_catalog::LoggingCatalog;
+use crate::rules::per_request::{call_paths, chain_root_paths, is_test_fn};
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};
 
 declare_rule! {

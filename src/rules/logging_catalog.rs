@@ -6,8 +6,6 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use crate::catalog::PathPattern;
-use crate::dataflow::Flow;
-use crate::model::{CallTarget, CrateModel, FnId};
 
 const LOGGING_TOML: &str = include_str!("../../rules/logging.toml");
 
@@ -81,53 +79,6 @@ impl LoggingCatalog {
             let pat = PathPattern::parse(&o.path);
             paths.iter().any(|p| pat.matches(p))
         })
-    }
-}
-
-/// The paths a call may call, as far as syntax tells: the resolved callee, `Type::method`
-/// for a method on a known type, and for a method on an unknown receiver the type of the
-/// constructor its chain starts from (`OpenOptions::new().append(true).open(..)` is
-/// `std::fs::OpenOptions::open`).
-pub fn call_paths(model: &CrateModel<'_>, id: FnId, call: usize) -> Vec<Vec<String>> {
-    match model.call_target(id, call) {
-        CallTarget::Extern(c) => c.clone(),
-        CallTarget::ExternMethod { ty, name } => {
-            let mut p = ty.clone();
-            p.push(name.clone());
-            vec![p]
-        }
-        CallTarget::UnknownMethod { name } => chain_root_paths(model, id, call)
-            .into_iter()
-            .filter(|p| p.len() > 1)
-            .map(|mut p| {
-                p.pop();
-                p.push(name.clone());
-                p
-            })
-            .collect(),
-        CallTarget::Local(_) | CallTarget::Unknown => Vec::new(),
-    }
-}
-
-/// The resolved paths of the call a method chain starts from (`Logger::try_with_str` in
-/// `Logger::try_with_str("info")?.log_to_file(..).start()`).
-pub fn chain_root_paths(model: &CrateModel<'_>, id: FnId, call: usize) -> Vec<Vec<String>> {
-    let f = model.fn_facts(id);
-    let chain = Flow::new(f).chain(call);
-    let Some(&root) = chain.last() else {
-        return Vec::new();
-    };
-    if root == call {
-        return Vec::new();
-    }
-    match model.call_target(id, root) {
-        CallTarget::Extern(c) => c.clone(),
-        CallTarget::ExternMethod { ty, name } => {
-            let mut p = ty.clone();
-            p.push(name.clone());
-            vec![p]
-        }
-        _ => Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod file_logging;
 pub mod logging_catalog;
 pub mod per_request;
 pub mod print_in_handler;
+pub mod static_file_per_request;
 
 /// A rule's metadata. `docs` is the rule's doc comment (`## What it does` ...).
 #[derive(Debug)]
@@ -94,6 +95,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &blocking_in_async::BlockingInAsync,
         &file_logging::FileLogging,
         &print_in_handler::PrintInHandler,
+        &static_file_per_request::StaticFilePerRequest,
     ]
 }
 
