@@ -32,6 +32,30 @@ pub enum Command {
     Check(CheckArgs),
     /// Print a rule's documentation, or list every rule
     Rule(RuleArgs),
+    /// List every route of every router: method, path, handler, auth status
+    Routes(RoutesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RoutesArgs {
+    /// Crates, workspaces, directories or .rs files [default: the current directory]
+    pub paths: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = RoutesFormat::Human)]
+    pub format: RoutesFormat,
+    /// Also list routes built in test code
+    #[arg(long)]
+    pub include_tests: bool,
+    /// Read the configuration from this file instead of looking for one
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RoutesFormat {
+    #[default]
+    Human,
+    Json,
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -133,8 +157,31 @@ pub fn run(
     };
     match cli.command {
         Some(Command::Rule(r)) => rule_command(&r, stdout, stderr),
+        Some(Command::Routes(r)) => routes_command(&r, stdout, stderr),
         Some(Command::Check(c)) => check_command(&c, stdout, stderr),
         None => check_command(&cli.check, stdout, stderr),
+    }
+}
+
+fn routes_command(
+    args: &RoutesArgs,
+    stdout: &mut dyn std::io::Write,
+    stderr: &mut dyn std::io::Write,
+) -> i32 {
+    use crate::routes::listing;
+    match listing::list(&args.paths, args.include_tests, args.config.as_deref()) {
+        Ok(crates) => {
+            let text = match args.format {
+                RoutesFormat::Human => listing::render_human(&crates),
+                RoutesFormat::Json => listing::render_json(&crates),
+            };
+            let _ = stdout.write_all(text.as_bytes());
+            0
+        }
+        Err(e) => {
+            let _ = writeln!(stderr, "error: {e}");
+            2
+        }
     }
 }
 

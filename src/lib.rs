@@ -17,6 +17,7 @@ pub mod load;
 pub mod model;
 pub mod parse;
 pub mod report;
+pub mod routes;
 pub mod rules;
 pub mod source;
 pub mod summary;
