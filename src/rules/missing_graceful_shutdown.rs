@@ -1,9 +1,3 @@
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::OnceLock;
-
-use serde::Deserialize;
-
 use crate::catalog::PathPattern;
 use crate::dataflow::{Flow, Origin, Through};
 use crate::facts::{Callee, ScopeKind};
@@ -11,9 +5,12 @@ use crate::finding::{Finding, Level, Note};
 use crate::model::{CallTarget, CrateModel, FnId, Resolved};
 use crate::routes::{Framework, Server};
 use crate::rules::per_request::{call_paths, is_test_fn};
+use crate::rules::servers_catalog::{PathEntry, ServersCatalog};
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};
 use crate::source::Range;
 use crate::summary::Operand;
+use std::collections::HashMap;
+use std::path::PathBuf;
 
 declare_rule! {
     /// ## What it does
@@ -73,72 +70,6 @@ declare_rule! {
         summary: "an HTTP server that does not drain in-flight requests on SIGTERM",
         since: "0.1.0",
     };
-}
-
-const SERVERS_TOML: &str = include_str!("../../rules/servers.toml");
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PathEntry {
-    path: String,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GracefulEntry {
-    framework: String,
-    method: String,
-    future_arg: usize,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FixEntry {
-    framework: String,
-    text: String,
-}
-
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ServersCatalog {
-    #[serde(default)]
-    sigterm_consts: Vec<String>,
-    #[serde(default)]
-    sigterm: Vec<PathEntry>,
-    #[serde(default)]
-    ctrl_c: Vec<PathEntry>,
-    #[serde(default)]
-    graceful: Vec<GracefulEntry>,
-    #[serde(default)]
-    fix: Vec<FixEntry>,
-}
-
-impl ServersCatalog {
-    fn from_toml(text: &str) -> Result<ServersCatalog, String> {
-        toml::from_str(text).map_err(|e| format!("rules/servers.toml: {e}"))
-    }
-
-    /// The built-in catalog (checked by a unit test, so it always parses).
-    fn builtin() -> &'static ServersCatalog {
-        static CATALOG: OnceLock<ServersCatalog> = OnceLock::new();
-        CATALOG.get_or_init(|| ServersCatalog::from_toml(SERVERS_TOML).unwrap_or_default())
-    }
-
-    fn fix(&self, framework: Framework) -> String {
-        self.fix
-            .iter()
-            .find(|f| f.framework == framework.name())
-            .map(|f| f.text.clone())
-            .unwrap_or_else(|| {
-                "await `SignalKind::terminate()` in the server's shutdown future".into()
-            })
-    }
-
-    fn graceful(&self, framework: Framework, method: &str) -> Option<&GracefulEntry> {
-        self.graceful
-            .iter()
-            .find(|g| g.framework == framework.name() && g.method == method)
-    }
 }
 
 fn any_match(entries: &[PathEntry], paths: &[Vec<String>]) -> bool {
@@ -637,10 +568,11 @@ fn not_sigterm(
         path: site.path.clone(),
         range: site.range,
         label: label.into(),
-        help: Some(format!(
-            "also await `tokio::signal::unix::signal(SignalKind::terminate())` (in a `tokio::select!` with `ctrl_c()`): {}",
+        help: Some(if signals.ctrl_c.is_some() {
+            "await `tokio::signal::unix::signal(SignalKind::terminate())` in the shutdown future too, e.g. in a `tokio::select!` with `ctrl_c()`".into()
+        } else {
             catalog.fix(server.framework)
-        )),
+        }),
         notes,
     }
 }
@@ -651,7 +583,7 @@ mod tests {
 
     #[test]
     fn builtin_catalog_parses() {
-        let c = ServersCatalog::from_toml(SERVERS_TOML).unwrap();
+        let c = ServersCatalog::from_toml(crate::rules::servers_catalog::SERVERS_TOML).unwrap();
         assert!(!c.sigterm.is_empty() && !c.ctrl_c.is_empty());
         assert!(c
             .graceful(Framework::Axum, "with_graceful_shutdown")

@@ -9,9 +9,11 @@ use crate::model::CrateModel;
 pub mod blocking_in_async;
 pub mod file_logging;
 pub mod logging_catalog;
+pub mod missing_compression;
 pub mod missing_graceful_shutdown;
 pub mod per_request;
 pub mod print_in_handler;
+pub mod servers_catalog;
 pub mod static_file_per_request;
 
 /// A rule's metadata. `docs` is the rule's doc comment (`## What it does` ...).
@@ -95,6 +97,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
     &[
         &blocking_in_async::BlockingInAsync,
         &file_logging::FileLogging,
+        &missing_compression::MissingCompression,
         &missing_graceful_shutdown::MissingGracefulShutdown,
         &print_in_handler::PrintInHandler,
         &static_file_per_request::StaticFilePerRequest,
