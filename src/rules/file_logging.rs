@@ -4,7 +4,7 @@ use crate::facts::{Callee, FnFacts};
 use crate::finding::{Finding, Level, Note};
 use crate::model::{CrateModel, FnId};
 use crate::rules::logging_catalog::LoggingCatalog;
-use crate::rules::per_request::{call_paths, chain_root_paths, is_test_fn};
+use crate::rules::per_request::{call_paths, chain_root_paths, is_test_fn, is_web_service};
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};
 
 declare_rule! {
@@ -13,13 +13,17 @@ declare_rule! {
     /// hourly, daily, weekly, never}`, `RollingFileAppender::new`/`builder`,
     /// `tracing_appender::non_blocking` or `tracing_subscriber`'s `.with_writer(..)` over an
     /// opened `File`, log4rs `FileAppender`/`RollingFileAppender` builders, flexi_logger
-    /// `.log_to_file(..)`, simplelog `WriteLogger` over a `File`, `fern::log_file` and a fern
+    /// `.log_to_file(..)`, simplelog `WriteLogger` over a `File`, `fern::log_file`/`log_reopen` and a fern
     /// dispatch `.chain(..)`ed to a `File`.
     ///
     /// Calls are resolved through `use` items (`use tracing_appender::rolling;` then
     /// `rolling::daily(..)` is found), and the writer handed to `non_blocking`,
     /// `with_writer`, `WriteLogger` or `chain` is traced back through `let`s, `?`,
     /// `.unwrap()` and wrappers (`Mutex::new`, `BufWriter::new`) to where it was opened.
+    ///
+    /// Only packages that are web services are checked: those that start a server or
+    /// depend on a web framework (axum, actix-web, rocket, warp, poem, salvo, loco). A CLI
+    /// or desktop tool may keep its logs in files.
     ///
     /// Not flagged: writers to stdout or stderr (`non_blocking(std::io::stdout())`,
     /// `with_writer(std::io::stderr)`), flexi_logger with `.duplicate_to_stdout(..)` or
@@ -70,6 +74,10 @@ impl Rule for FileLogging {
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let model = cx.model;
         let catalog = LoggingCatalog::builtin();
+        // A CLI or desktop tool may keep its logs in files; a service should not.
+        if !is_web_service(model) {
+            return;
+        }
         for id in 0..model.fns.len() {
             if !cx.include_tests && is_test_fn(model, id) {
                 continue;

@@ -3,16 +3,199 @@
 //! a framework runs on the executor, handler closures written inside start-up code, and the
 //! sync crate-local helpers they call.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 
 use crate::dataflow::Flow;
 use crate::facts::ScopeKind;
 use crate::finding::Note;
 use crate::model::{CallTarget, CrateModel, ExecContext, FnId};
+use crate::routes::{Handler, Site};
 use crate::source::Range;
 
-/// Why code in `scope` of fn `id` runs per request, if it does.
+/// The code that runs per request, from the route model: the handlers of mounted routes
+/// (fns and closures) and the async crate fns they call, transitively. Sync helpers they
+/// call are searched with [`HelperSearch`] and reported at the call.
+///
+/// When the route model cannot see every handler (a server whose router it cannot read, a
+/// route whose handler it cannot resolve, a package that depends on a web framework but
+/// shows no routes), it falls back to [`request_context`] (async code that is not start-up
+/// code) for the whole crate. A package with no routes and no web framework (a CLI, a
+/// library of helpers) has no request code.
+pub struct RequestCode {
+    fallback: bool,
+    /// In fallback mode: the fns called or referenced somewhere in the crate (an async fn
+    /// nothing uses, like a `#[cfg(windows)]` twin, is dead code, not request code).
+    used: HashSet<FnId>,
+    fns: HashMap<FnId, String>,
+    /// Handler closures: (fn, closure scope, why).
+    closures: Vec<(FnId, usize, String)>,
+}
+
+impl RequestCode {
+    pub fn of(model: &CrateModel<'_>) -> RequestCode {
+        let table = model.routes();
+        let unreadable_service = table.routes.is_empty() && depends_on_web_framework(model);
+        let mut out = RequestCode {
+            fallback: unreadable_service
+                || table.servers.iter().any(|s| !s.router_known)
+                || table
+                    .routes
+                    .iter()
+                    .any(|r| matches!(r.handler, Handler::Unknown(_))),
+            used: HashSet::new(),
+            fns: HashMap::new(),
+            closures: Vec::new(),
+        };
+        if out.fallback {
+            out.used = crate::routes::used_fns(model);
+            return out;
+        }
+        let mut queue: VecDeque<FnId> = VecDeque::new();
+        for route in &table.routes {
+            let what = format!("`{} {}`", route.methods.join("|"), route.path);
+            match &route.handler {
+                Handler::Fn(id) => {
+                    if !out.fns.contains_key(id) {
+                        out.fns.insert(
+                            *id,
+                            format!("`{}` handles {what}", model.fn_facts(*id).name),
+                        );
+                        queue.push_back(*id);
+                    }
+                }
+                Handler::Closure(site) => {
+                    if let Some((id, scope)) = closure_at(model, site) {
+                        if !out.closures.iter().any(|c| c.0 == id && c.1 == scope) {
+                            out.closures
+                                .push((id, scope, format!("this closure handles {what}")));
+                        }
+                    }
+                }
+                Handler::Service(_) | Handler::Unknown(_) => {}
+            }
+        }
+        // Async crate fns called from request code are request code.
+        let mut expand: Vec<(FnId, Option<usize>)> = queue.iter().map(|&id| (id, None)).collect();
+        expand.extend(out.closures.iter().map(|c| (c.0, Some(c.1))));
+        let mut i = 0;
+        while i < expand.len() {
+            let (id, root) = expand[i];
+            i += 1;
+            let f = model.fn_facts(id);
+            for (ci, call) in f.calls.iter().enumerate() {
+                if let Some(r) = root {
+                    if !scope_within(model, id, call.scope, r) {
+                        continue;
+                    }
+                }
+                if matches!(model.context(id, call.scope), ExecContext::Escaped(_)) {
+                    continue;
+                }
+                let CallTarget::Local(callee) = model.call_target(id, ci) else {
+                    continue;
+                };
+                let callee = *callee;
+                if !model.fn_facts(callee).is_async || out.fns.contains_key(&callee) {
+                    continue;
+                }
+                let by = match root {
+                    None => format!("`{}`", model.fn_facts(id).name),
+                    Some(_) => "a handler closure".to_string(),
+                };
+                out.fns.insert(
+                    callee,
+                    format!(
+                        "`{}` is called from request code ({by})",
+                        model.fn_facts(callee).name
+                    ),
+                );
+                expand.push((callee, None));
+            }
+        }
+        out
+    }
+
+    /// Why code in `scope` of fn `id` runs per request, if it does.
+    pub fn context(&self, model: &CrateModel<'_>, id: FnId, scope: usize) -> Option<String> {
+        if self.fallback {
+            let body_is_async = matches!(model.context(id, 0), ExecContext::Async(_));
+            if body_is_async && !self.used.contains(&id) {
+                return None;
+            }
+            return request_context(model, id, scope);
+        }
+        if matches!(model.context(id, scope), ExecContext::Escaped(_)) {
+            return None;
+        }
+        if let Some(why) = self.fns.get(&id) {
+            return Some(why.clone());
+        }
+        self.closures
+            .iter()
+            .find(|(f, root, _)| *f == id && scope_within(model, id, scope, *root))
+            .map(|(_, _, why)| why.clone())
+    }
+}
+
+/// The package is a web service: it starts a server the route model sees, or depends on
+/// a web framework (`rules/servers.toml` `web_frameworks`).
+pub fn is_web_service(model: &CrateModel<'_>) -> bool {
+    !model.routes().servers.is_empty() || depends_on_web_framework(model)
+}
+
+/// The package depends on a web framework (`rules/servers.toml` `web_frameworks`).
+fn depends_on_web_framework(model: &CrateModel<'_>) -> bool {
+    let Some(manifest) = &model.krate.manifest else {
+        return false;
+    };
+    let frameworks = &crate::rules::servers_catalog::ServersCatalog::builtin().web_frameworks;
+    ["dependencies"].iter().any(|section| {
+        manifest
+            .get(*section)
+            .and_then(|d| d.as_table())
+            .is_some_and(|deps| {
+                deps.iter().any(|(name, spec)| {
+                    let package = spec.get("package").and_then(|p| p.as_str()).unwrap_or(name);
+                    frameworks.iter().any(|f| f == package)
+                })
+            })
+    })
+}
+
+/// `scope` is `root` or nested in it.
+fn scope_within(model: &CrateModel<'_>, id: FnId, scope: usize, root: usize) -> bool {
+    let f = model.fn_facts(id);
+    let mut cur = Some(scope);
+    let mut guard = 0;
+    while let Some(c) = cur {
+        if c == root {
+            return true;
+        }
+        guard += 1;
+        if guard > f.scopes.len() {
+            return false;
+        }
+        cur = f.scopes.get(c).and_then(|s| s.parent);
+    }
+    false
+}
+
+/// The fn and closure scope a route model closure site points at.
+fn closure_at(model: &CrateModel<'_>, site: &Site) -> Option<(FnId, usize)> {
+    (0..model.fns.len()).find_map(|id| {
+        if model.fn_path(id) != site.path {
+            return None;
+        }
+        let f = model.fn_facts(id);
+        f.scopes
+            .iter()
+            .position(|s| s.range == site.range && !matches!(s.kind, ScopeKind::FnBody))
+            .map(|s| (id, s))
+    })
+}
+
+/// Why code in `scope` of fn `id` runs per request, if it does, without the route model.
 ///
 /// Async code counts. In a start-up or sync fn only async code inside a closure counts: a
 /// closure given to a router (`get(|| async { .. })`) is a handler, while a bare `async`

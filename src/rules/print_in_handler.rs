@@ -5,25 +5,28 @@ use crate::finding::{Finding, Level, Note};
 use crate::model::{CrateModel, ExecContext, FnId, Resolved};
 use crate::rules::logging_catalog::{LoggingCatalog, PrintMacro};
 use crate::rules::per_request::{
-    call_path_note, is_test_fn, request_context, sync_local_callee, targets_defining, HelperSearch,
+    call_path_note, is_test_fn, sync_local_callee, targets_defining, HelperSearch, RequestCode,
 };
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};
 
 declare_rule! {
     /// ## What it does
     /// Flags `println!`, `print!`, `eprintln!`, `eprint!` and `dbg!` in code that runs per
-    /// request: async handlers and the async code they run, sync handlers a framework runs
-    /// on the executor (rocket routes, poem and salvo `#[handler]`s, warp `.map` closures),
-    /// handler closures written inside `main`, and sync crate-local helpers called from any
-    /// of them (reported at the call, with a note pointing at the print and the call path).
+    /// request: the handlers of mounted routes (fns and closures, from the route model), the
+    /// async crate fns they call, and sync crate-local helpers called from any of them
+    /// (reported at the call, with a note pointing at the print and the call path).
     ///
     /// The macro is resolved: `std::println!` counts, `tracing::info!`/`log::info!` never
     /// do, and neither does a macro of the same name that the crate defines with
     /// `macro_rules!` or imports from another crate.
     ///
-    /// Not flagged: start-up code (`main`, fns only reached from it, such as CLI
-    /// subcommands or a shutdown future printing "shutting down"), `async` blocks in `main`
-    /// that are not inside a handler closure, and test code.
+    /// Not flagged: start-up code (`main`, CLI subcommands, a shutdown future printing
+    /// "shutting down", tasks spawned at start-up), handlers no route mounts, packages with
+    /// no routes and no web framework (CLIs), and test code.
+    ///
+    /// When the route model cannot see every handler (a router it cannot read, a handler it
+    /// cannot resolve), "per request" falls back to async code that is not start-up code,
+    /// sync handlers a framework runs on the executor, and handler closures inside `main`.
     ///
     /// ## Why is this bad?
     /// `println!` takes the process-wide stdout lock and writes synchronously: under load
@@ -50,11 +53,10 @@ declare_rule! {
     /// with one subscriber set up in `main` (`tracing_subscriber::fmt().json().init()`).
     ///
     /// ## Known problems
-    /// Until the route model names every mounted handler, "per request" means async code
-    /// that is not start-up code: an async fn that is never mounted, or a background task
-    /// spawned from a helper that is not `main`, is treated as request code. A print inside
-    /// a macro the linter cannot read (a custom logging macro wrapping `println!`) is not
-    /// seen.
+    /// In the fallback mode, an async background task spawned from a helper that is not
+    /// `main` is treated as request code. Handlers mounted by another package of a workspace
+    /// are not seen as handlers. A print inside a macro the linter cannot read (a custom
+    /// logging macro wrapping `println!`) is not seen.
     pub static META = {
         id: "print-in-handler",
         level: Level::Warning,
@@ -72,6 +74,7 @@ impl Rule for PrintInHandler {
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let model = cx.model;
+        let request_code = RequestCode::of(model);
         let catalog = LoggingCatalog::builtin();
         let own_macros: HashMap<&str, Vec<usize>> = catalog
             .print
@@ -100,7 +103,7 @@ impl Rule for PrintInHandler {
                 let Some(print) = resolve(id, m) else {
                     continue;
                 };
-                let Some(why) = request_context(model, id, m.scope) else {
+                let Some(why) = request_code.context(model, id, m.scope) else {
                     continue;
                 };
                 out.push(Finding {
@@ -124,7 +127,7 @@ impl Rule for PrintInHandler {
                 let Some(callee) = sync_local_callee(model, id, ci) else {
                     continue;
                 };
-                let Some(why) = request_context(model, id, call.scope) else {
+                let Some(why) = request_code.context(model, id, call.scope) else {
                     continue;
                 };
                 let Some(w) = helpers.find(model, callee) else {

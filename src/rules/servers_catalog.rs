@@ -36,6 +36,8 @@ pub(crate) struct ServersCatalog {
     #[serde(default)]
     pub(crate) sigterm_consts: Vec<String>,
     #[serde(default)]
+    pub(crate) web_frameworks: Vec<String>,
+    #[serde(default)]
     pub(crate) sigterm: Vec<PathEntry>,
     #[serde(default)]
     pub(crate) ctrl_c: Vec<PathEntry>,

@@ -7,14 +7,16 @@ use crate::dataflow::{Flow, Origin, Through};
 use crate::finding::{Finding, Level, Note};
 use crate::model::{CrateModel, ExecContext, FnId};
 use crate::rules::per_request::{
-    call_path_note, call_paths, is_test_fn, request_context, sync_local_callee, HelperSearch,
+    call_path_note, call_paths, is_test_fn, sync_local_callee, HelperSearch, RequestCode,
 };
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};
 use crate::source::Range;
 
 declare_rule! {
     /// ## What it does
-    /// Flags request handlers that read a static asset from disk on every request:
+    /// Flags request handlers (of mounted routes, and the async crate fns they call; see
+    /// `print-in-handler` for how request code is found) that read a static asset from disk
+    /// on every request:
     /// `tokio::fs::read*`, `std::fs::read*`, `File::open`, actix `NamedFile::open`, rocket
     /// `NamedFile::open` or `Tera::new` of a fixed path, directly or in a sync crate-local
     /// helper the handler calls.
@@ -150,6 +152,7 @@ impl Rule for StaticFilePerRequest {
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let model = cx.model;
+        let request_code = RequestCode::of(model);
         let catalog = StaticFilesCatalog::builtin();
         let mut helpers = HelperSearch::new(|id: FnId| {
             let f = model.fn_facts(id);
@@ -166,7 +169,7 @@ impl Rule for StaticFilePerRequest {
             }
             let f = model.fn_facts(id);
             for (ci, call) in f.calls.iter().enumerate() {
-                let Some(why) = request_context(model, id, call.scope) else {
+                let Some(why) = request_code.context(model, id, call.scope) else {
                     continue;
                 };
                 if let Some(read) = asset_read(model, catalog, id, ci) {
