@@ -12,9 +12,9 @@ declare_rule! {
     /// `Compression` or warp `compression::gzip()`/`brotli()`/`deflate()`, neither on the
     /// server's router nor on any router it serves.
     ///
-    /// Not reported: servers whose routes the linter cannot read, rocket (no built-in
-    /// compression), servers bound only to a loopback address (internal listeners), test
-    /// code.
+    /// Not reported: servers whose routes the linter cannot read or that serve no routes,
+    /// rocket (no built-in compression), servers bound only to a loopback address (internal
+    /// listeners), test code.
     ///
     /// ## Why is this bad?
     /// JSON, HTML, CSS and JavaScript compress five to ten times. Uncompressed responses
@@ -99,6 +99,10 @@ impl Rule for MissingCompression {
                 .iter()
                 .filter(|r| r.servers.contains(&si))
                 .count();
+            // A server with no routes (a stand-in that answers 503 while the app starts).
+            if served == 0 {
+                continue;
+            }
             out.push(Finding {
                 rule: META.id,
                 level: cx.level,
@@ -109,7 +113,6 @@ impl Rule for MissingCompression {
                 path: server.site.path.clone(),
                 range: server.site.range,
                 label: match served {
-                    0 => "no compression on what this server serves".to_string(),
                     1 => "the route this server serves is sent uncompressed".to_string(),
                     n => format!("none of the {n} routes this server serves compresses responses"),
                 },

@@ -27,6 +27,8 @@ pub struct RequestCode {
     /// In fallback mode: the fns called or referenced somewhere in the crate (an async fn
     /// nothing uses, like a `#[cfg(windows)]` twin, is dead code, not request code).
     used: HashSet<FnId>,
+    /// In fallback mode: fns that build routers or start servers (wiring, not handlers).
+    wiring: HashSet<FnId>,
     fns: HashMap<FnId, String>,
     /// Handler closures: (fn, closure scope, why).
     closures: Vec<(FnId, usize, String)>,
@@ -44,11 +46,13 @@ impl RequestCode {
                     .iter()
                     .any(|r| matches!(r.handler, Handler::Unknown(_))),
             used: HashSet::new(),
+            wiring: HashSet::new(),
             fns: HashMap::new(),
             closures: Vec::new(),
         };
         if out.fallback {
             out.used = crate::routes::used_fns(model);
+            out.wiring = wiring_fns(model);
             return out;
         }
         let mut queue: VecDeque<FnId> = VecDeque::new();
@@ -123,7 +127,7 @@ impl RequestCode {
             if body_is_async && !self.used.contains(&id) {
                 return None;
             }
-            return request_context(model, id, scope);
+            return request_context_in(model, id, scope, self.wiring.contains(&id));
         }
         if matches!(model.context(id, scope), ExecContext::Escaped(_)) {
             return None;
@@ -161,6 +165,36 @@ fn depends_on_web_framework(model: &CrateModel<'_>) -> bool {
                 })
             })
     })
+}
+
+/// Fns that start a server or call a router or server constructor
+/// (`rules/servers.toml` `wiring`).
+fn wiring_fns(model: &CrateModel<'_>) -> HashSet<FnId> {
+    let patterns: Vec<crate::catalog::PathPattern> =
+        crate::rules::servers_catalog::ServersCatalog::builtin()
+            .wiring
+            .iter()
+            .map(|p| crate::catalog::PathPattern::parse(p))
+            .collect();
+    let lasts: HashSet<&str> = patterns.iter().map(|p| p.last()).collect();
+    let mut out: HashSet<FnId> = model.routes().servers.iter().map(|s| s.fn_id).collect();
+    for id in 0..model.fns.len() {
+        let f = model.fn_facts(id);
+        let hit = f.calls.iter().enumerate().any(|(ci, c)| {
+            let last = match &c.callee {
+                crate::facts::Callee::Path(p) => p.last().map(String::as_str),
+                crate::facts::Callee::Method { name, .. } => Some(name.as_str()),
+            };
+            last.is_some_and(|l| lasts.contains(l))
+                && call_paths(model, id, ci)
+                    .iter()
+                    .any(|p| patterns.iter().any(|pat| pat.matches(p)))
+        });
+        if hit {
+            out.insert(id);
+        }
+    }
+    out
 }
 
 /// `scope` is `root` or nested in it.
@@ -201,6 +235,17 @@ fn closure_at(model: &CrateModel<'_>, site: &Site) -> Option<(FnId, usize)> {
 /// closure given to a router (`get(|| async { .. })`) is a handler, while a bare `async`
 /// block there is a spawned task or a shutdown future.
 pub fn request_context(model: &CrateModel<'_>, id: FnId, scope: usize) -> Option<String> {
+    request_context_in(model, id, scope, false)
+}
+
+/// [`request_context`], with the fn body treated as start-up code when `wiring` (a fn that
+/// builds routers or starts servers: only the handler closures written in it count).
+fn request_context_in(
+    model: &CrateModel<'_>,
+    id: FnId,
+    scope: usize,
+    wiring: bool,
+) -> Option<String> {
     let ExecContext::Async(why) = model.context(id, scope) else {
         return None;
     };
@@ -217,7 +262,7 @@ pub fn request_context(model: &CrateModel<'_>, id: FnId, scope: usize) -> Option
         match sc.kind {
             ScopeKind::FnBody => {
                 return match model.context(id, s) {
-                    ExecContext::Async(_) => Some(why.clone()),
+                    ExecContext::Async(_) if !wiring => Some(why.clone()),
                     _ if in_closure => Some(why.clone()),
                     _ => None,
                 };

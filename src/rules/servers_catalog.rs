@@ -38,6 +38,8 @@ pub(crate) struct ServersCatalog {
     #[serde(default)]
     pub(crate) web_frameworks: Vec<String>,
     #[serde(default)]
+    pub(crate) wiring: Vec<String>,
+    #[serde(default)]
     pub(crate) sigterm: Vec<PathEntry>,
     #[serde(default)]
     pub(crate) ctrl_c: Vec<PathEntry>,
