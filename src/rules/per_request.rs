@@ -123,11 +123,11 @@ impl RequestCode {
     /// Why code in `scope` of fn `id` runs per request, if it does.
     pub fn context(&self, model: &CrateModel<'_>, id: FnId, scope: usize) -> Option<String> {
         if self.fallback {
+            // An async fn nothing uses (a `#[cfg(windows)]` twin, a library entry point) is
+            // not a handler; like wiring fns, only the handler closures in it count.
             let body_is_async = matches!(model.context(id, 0), ExecContext::Async(_));
-            if body_is_async && !self.used.contains(&id) {
-                return None;
-            }
-            return request_context_in(model, id, scope, self.wiring.contains(&id));
+            let wiring = self.wiring.contains(&id) || (body_is_async && !self.used.contains(&id));
+            return request_context_in(model, id, scope, wiring);
         }
         if matches!(model.context(id, scope), ExecContext::Escaped(_)) {
             return None;
