@@ -81,6 +81,36 @@ impl<'f> Flow<'f> {
         through: &dyn Fn(usize, &CallSite) -> Through,
     ) -> Vec<Origin<'f>> {
         let mut out = Vec::new();
+        self.walk(op, at, through, &mut |o, _| out.push(o));
+        out
+    }
+
+    /// The string literals among the origins of `op` (`"static"` and `"{}/index.html"` for
+    /// `Path::new("static").join(format!("{}/index.html", dir))` when `through` follows
+    /// `join`'s receiver and arguments).
+    pub fn string_literals(
+        &self,
+        op: &'f Operand,
+        at: usize,
+        through: &dyn Fn(usize, &CallSite) -> Through,
+    ) -> Vec<&'f str> {
+        let mut out = Vec::new();
+        self.walk(op, at, through, &mut |_, leaf| {
+            if let Some(Operand::Str(s)) = leaf {
+                out.push(s.as_str());
+            }
+        });
+        out
+    }
+
+    /// Visits every origin of `op`, with the literal operand for [`Origin::Literal`].
+    fn walk(
+        &self,
+        op: &'f Operand,
+        at: usize,
+        through: &dyn Fn(usize, &CallSite) -> Through,
+        emit: &mut dyn FnMut(Origin<'f>, Option<&'f Operand>),
+    ) {
         let mut seen_calls = HashSet::new();
         let mut seen_lets = HashSet::new();
         let mut work: Vec<(&'f Operand, usize)> = vec![(op, at)];
@@ -88,7 +118,7 @@ impl<'f> Flow<'f> {
         while let Some((op, at)) = work.pop() {
             steps += 1;
             if steps > MAX_STEPS {
-                out.push(Origin::Unknown);
+                emit(Origin::Unknown, None);
                 break;
             }
             match op {
@@ -100,8 +130,8 @@ impl<'f> Flow<'f> {
                         }
                     }
                     None => match self.param_index(name) {
-                        Some(i) => out.push(Origin::Param(i)),
-                        None => out.push(Origin::Unknown),
+                        Some(i) => emit(Origin::Param(i), None),
+                        None => emit(Origin::Unknown, None),
                     },
                 },
                 Operand::Field(base, _) => work.push((base, at)),
@@ -114,7 +144,7 @@ impl<'f> Flow<'f> {
                     if !seen_calls.insert(i) {
                         continue;
                     }
-                    out.push(Origin::Call(i));
+                    emit(Origin::Call(i), None);
                     let Some(call) = self.f.calls.get(i) else {
                         continue;
                     };
@@ -129,18 +159,17 @@ impl<'f> Flow<'f> {
                     }
                 }
                 Operand::Macro(i) => {
-                    out.push(Origin::Macro(*i));
+                    emit(Origin::Macro(*i), None);
                     if let Some(m) = self.f.macros.get(*i) {
                         work.extend(m.args.iter().map(|a| (a, m.after_call)));
                     }
                 }
-                Operand::Closure(s) => out.push(Origin::Closure(*s)),
-                Operand::Path(p) => out.push(Origin::Path(p)),
-                Operand::Str(_) | Operand::Lit(_) => out.push(Origin::Literal),
-                Operand::Other => out.push(Origin::Unknown),
+                Operand::Closure(s) => emit(Origin::Closure(*s), None),
+                Operand::Path(p) => emit(Origin::Path(p), None),
+                Operand::Str(_) | Operand::Lit(_) => emit(Origin::Literal, Some(op)),
+                Operand::Other => emit(Origin::Unknown, None),
             }
         }
-        out
     }
 
     /// The calls a method-call chain is made of, outermost first: for
@@ -217,6 +246,26 @@ mod tests {
         let recv = f.calls[len].receiver.as_ref().unwrap();
         let origins = flow.origins(recv, len, &|_, _| Through::Nothing);
         assert!(!origins.contains(&Origin::Param(0)), "{origins:?}");
+    }
+
+    #[test]
+    fn string_literals_through_lets_macros_and_calls() {
+        let f = fn_facts(
+            r#"async fn h(State(cfg): State<Config>) {
+                let dir = Path::new("static");
+                let file = format!("{}/index.html", cfg.root);
+                tokio::fs::read(dir.join(file)).await;
+            }"#,
+        );
+        let flow = Flow::new(&f);
+        let read = call_named(&f, "read");
+        let arg = &f.calls[read].args[0];
+        let mut lits = flow.string_literals(arg, read, &|_, _| Through::Both);
+        lits.sort_unstable();
+        assert_eq!(lits, ["static", "{}/index.html"]);
+        assert!(flow
+            .string_literals(arg, read, &|_, _| Through::Nothing)
+            .is_empty());
     }
 
     #[test]

@@ -270,6 +270,24 @@ impl<'a> CrateModel<'a> {
         self.module(target, module)?.aliases.get(name).copied()
     }
 
+    /// `name` in `module` is a free fn and neither a module nor a struct, so a path
+    /// `name::x` cannot go through it (an extern crate of that name is meant).
+    fn is_only_a_fn(&self, target: usize, module: &[String], name: &str) -> bool {
+        if !self
+            .free_fns
+            .contains_key(&(target, module.to_vec(), name.to_string()))
+        {
+            return false;
+        }
+        let mut sub = module.to_vec();
+        sub.push(name.to_string());
+        let is_module = self
+            .modules
+            .get(target)
+            .is_some_and(|m| m.contains_key(&sub));
+        !is_module && !self.structs.contains_key(&(target, name))
+    }
+
     fn module_has_item(&self, target: usize, module: &[String], name: &str) -> bool {
         self.module(target, module)
             .is_some_and(|e| e.items.contains(name))
@@ -321,8 +339,11 @@ impl<'a> CrateModel<'a> {
             full.extend(segs[1..].iter().cloned());
             return self.resolve_use_target(target, module, &full, depth + 1);
         }
-        // An item defined in this module.
-        if self.module_has_item(target, module, first) {
+        // An item defined in this module (a fn is not a path prefix: `fn rocket()` next to
+        // `rocket::fs::NamedFile` lives in the value namespace).
+        if self.module_has_item(target, module, first)
+            && !(segs.len() > 1 && self.is_only_a_fn(target, module, first))
+        {
             let mut path = module.to_vec();
             path.extend(segs.iter().cloned());
             return vec![Resolved::Local { target, path }];
@@ -382,7 +403,9 @@ impl<'a> CrateModel<'a> {
                 path: path[1..].to_vec(),
             }];
         }
-        if self.module_has_item(target, module, first) {
+        if self.module_has_item(target, module, first)
+            && !(path.len() > 1 && self.is_only_a_fn(target, module, first))
+        {
             let mut p = module.to_vec();
             p.extend(path.iter().cloned());
             return vec![Resolved::Local { target, path: p }];
@@ -1174,6 +1197,26 @@ mod tests {
             0,
         );
         assert_eq!(r, Resolved::Extern(segs("std::fs::read")));
+    }
+
+    #[test]
+    fn a_fn_named_like_a_crate_is_not_a_path_prefix() {
+        // Rocket apps: `#[launch] fn rocket()` next to `use rocket::fs::NamedFile;`.
+        let k = krate(&[(
+            "",
+            "use rocket::fs::NamedFile;\n\
+             fn rocket() {}\n\
+             async fn index() { NamedFile::open(\"static/index.html\"); rocket::tokio::fs::read(p); }",
+        )]);
+        let cat = catalog();
+        let m = CrateModel::build(&k, &cat);
+        let index = fn_id(&m, "index");
+        assert!(
+            matches!(m.call_target(index, 0), CallTarget::Extern(c) if c.contains(&segs("rocket::fs::NamedFile::open")))
+        );
+        assert!(
+            matches!(m.call_target(index, 1), CallTarget::Extern(c) if c.contains(&segs("rocket::tokio::fs::read")))
+        );
     }
 
     #[test]

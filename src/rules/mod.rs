@@ -7,9 +7,17 @@ use crate::finding::{Finding, Level};
 use crate::model::CrateModel;
 
 pub mod blocking_in_async;
+pub mod file_logging;
+pub mod logging_catalog;
+pub mod missing_compression;
+pub mod missing_graceful_shutdown;
 pub mod missing_panic_handler;
 pub mod panic_on_request_input;
+pub mod per_request;
+pub mod print_in_handler;
 pub mod request_input;
+pub mod servers_catalog;
+pub mod static_file_per_request;
 pub mod unauthenticated_ops_route;
 
 /// A rule's metadata. `docs` is the rule's doc comment (`## What it does` ...).
@@ -92,8 +100,13 @@ pub trait Rule: Sync {
 pub fn all() -> &'static [&'static dyn Rule] {
     &[
         &blocking_in_async::BlockingInAsync,
+        &file_logging::FileLogging,
+        &missing_compression::MissingCompression,
+        &missing_graceful_shutdown::MissingGracefulShutdown,
         &missing_panic_handler::MissingPanicHandler,
         &panic_on_request_input::PanicOnRequestInput,
+        &print_in_handler::PrintInHandler,
+        &static_file_per_request::StaticFilePerRequest,
         &unauthenticated_ops_route::UnauthenticatedOpsRoute,
     ]
 }
