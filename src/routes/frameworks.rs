@@ -86,7 +86,7 @@ impl<'m, 'a> Builder<'m, 'a> {
                 {
                     return Some(Framework::ActixWeb);
                 }
-                if c.path_is(Some("rocket"), &["build"]) || c.path_is(Some("rocket"), &["custom"]) {
+                if is_rocket_build(&c) {
                     return Some(Framework::Rocket);
                 }
                 if c.path_is(Some("poem"), &["Route", "new"]) {
@@ -632,9 +632,11 @@ impl<'m, 'a> Builder<'m, 'a> {
                         return r.routes;
                     }
                 }
-                // `Files::new("/static", "./static")` and other services.
-                let (handler, layers) = self.handler(&node);
-                let path = match &node {
+                // `Files::new("/static", "./static").index_file(..)` and other services: the
+                // constructor at the start of the chain names the path and the service.
+                let (base, _) = self.eval.unchain(node.clone());
+                let (handler, layers) = self.handler(&base);
+                let path = match &base {
                     Node::Call { ctx, call } => self
                         .eval
                         .arg_str(ctx, *call, 0)
@@ -1231,7 +1233,7 @@ impl<'m, 'a> Builder<'m, 'a> {
                 other => other,
             };
             (Framework::ActixWeb, Some(app), addr)
-        } else if c.path_is(Some("rocket"), &["build"]) || c.path_is(Some("rocket"), &["custom"]) {
+        } else if is_rocket_build(&c) {
             // The outermost chain on `rocket::build()` is the application.
             let outer = self.outer_calls(ctx, call);
             let top = outer.last().copied().unwrap_or(call);
@@ -1371,6 +1373,15 @@ impl<'m, 'a> Builder<'m, 'a> {
         let mut cur = call;
         let mut names: Vec<&str> = Vec::new();
         for _ in 0..256 {
+            // Through a binding: `let server = axum::serve(..); server.with_graceful_shutdown(..)`.
+            names.clear();
+            names.extend(
+                facts
+                    .lets
+                    .iter()
+                    .filter(|l| l.value == Operand::Call(cur))
+                    .map(|l| l.name.as_str()),
+            );
             let next = facts
                 .calls
                 .iter()
@@ -1381,12 +1392,6 @@ impl<'m, 'a> Builder<'m, 'a> {
                     Some(Operand::Local(n)) if names.contains(&n.as_str()) => Some(j),
                     _ => None,
                 });
-            // Through a binding: `let server = HttpServer::new(..); server.bind(..)`.
-            for l in &facts.lets {
-                if l.value == Operand::Call(cur) {
-                    names.push(l.name.as_str());
-                }
-            }
             match next {
                 Some(j) => {
                     out.push(j);
@@ -1436,6 +1441,13 @@ impl<'m, 'a> Builder<'m, 'a> {
         }
         out
     }
+}
+
+/// `rocket::build()` / `rocket::custom(..)` (not `rocket::Response::build()`).
+fn is_rocket_build(c: &Callee2) -> bool {
+    matches!(c, Callee2::Path(cands) if cands.iter().any(|p| {
+        p.len() == 2 && p[0] == "rocket" && (p[1] == "build" || p[1] == "custom")
+    }))
 }
 
 /// Crates whose fns used as handlers are services of the framework (`actix_files::Files`).
