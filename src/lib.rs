@@ -6,6 +6,7 @@
 //! `main.rs` is a thin CLI over it.
 
 pub mod catalog;
+pub mod catalogs;
 pub mod cli;
 pub mod config;
 pub mod dataflow;
@@ -19,6 +20,7 @@ pub mod parse;
 pub mod report;
 pub mod rules;
 pub mod source;
+pub mod statefulness;
 pub mod summary;
 pub mod suppress;
 

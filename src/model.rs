@@ -174,6 +174,11 @@ impl<'a> CrateModel<'a> {
         &self.contexts[id][scope]
     }
 
+    /// The target (lib, bin...) a file belongs to.
+    pub fn file_target(&self, file: usize) -> usize {
+        self.file_target.get(file).copied().unwrap_or(0)
+    }
+
     /// The file imports from crate `name` (any `use name::...`).
     pub fn file_imports_crate(&self, file: usize, name: &str) -> bool {
         self.krate.files[file]

@@ -7,6 +7,7 @@ use crate::finding::{Finding, Level};
 use crate::model::CrateModel;
 
 pub mod blocking_in_async;
+pub mod global_mutable_state;
 
 /// A rule's metadata. `docs` is the rule's doc comment (`## What it does` ...).
 #[derive(Debug)]
@@ -86,7 +87,10 @@ pub trait Rule: Sync {
 
 /// Every rule, sorted by id.
 pub fn all() -> &'static [&'static dyn Rule] {
-    &[&blocking_in_async::BlockingInAsync]
+    &[
+        &blocking_in_async::BlockingInAsync,
+        &global_mutable_state::GlobalMutableState,
+    ]
 }
 
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
