@@ -8,6 +8,7 @@ use crate::model::CrateModel;
 
 pub mod blocking_in_async;
 pub mod global_mutable_state;
+pub mod local_session_store;
 
 /// A rule's metadata. `docs` is the rule's doc comment (`## What it does` ...).
 #[derive(Debug)]
@@ -90,6 +91,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
     &[
         &blocking_in_async::BlockingInAsync,
         &global_mutable_state::GlobalMutableState,
+        &local_session_store::LocalSessionStore,
     ]
 }
 
