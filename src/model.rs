@@ -267,6 +267,16 @@ impl<'a> CrateModel<'a> {
         self.module(target, module)?.aliases.get(name).copied()
     }
 
+    /// `path` has more segments and its first names a fn of `module`: a fn has no children,
+    /// so the path starts with a crate (`use rocket::State;` next to rocket's
+    /// `#[launch] fn rocket()`).
+    fn names_only_a_fn(&self, target: usize, module: &[String], path: &[String]) -> bool {
+        path.len() > 1
+            && self
+                .free_fns
+                .contains_key(&(target, module.to_vec(), path[0].clone()))
+    }
+
     fn module_has_item(&self, target: usize, module: &[String], name: &str) -> bool {
         self.module(target, module)
             .is_some_and(|e| e.items.contains(name))
@@ -319,7 +329,9 @@ impl<'a> CrateModel<'a> {
             return self.resolve_use_target(target, module, &full, depth + 1);
         }
         // An item defined in this module.
-        if self.module_has_item(target, module, first) {
+        if self.module_has_item(target, module, first)
+            && !self.names_only_a_fn(target, module, segs)
+        {
             let mut path = module.to_vec();
             path.extend(segs.iter().cloned());
             return vec![Resolved::Local { target, path }];
@@ -379,7 +391,9 @@ impl<'a> CrateModel<'a> {
                 path: path[1..].to_vec(),
             }];
         }
-        if self.module_has_item(target, module, first) {
+        if self.module_has_item(target, module, first)
+            && !self.names_only_a_fn(target, module, path)
+        {
             let mut p = module.to_vec();
             p.extend(path.iter().cloned());
             return vec![Resolved::Local { target, path: p }];
@@ -1142,6 +1156,22 @@ mod tests {
         assert!(
             matches!(first_call(&m, "c"), CallTarget::Extern(p) if p[0] == segs("tokio::fs::read"))
         );
+    }
+
+    #[test]
+    fn a_fn_named_like_a_crate_does_not_capture_its_paths() {
+        // rocket's idiom: `use rocket::State;` next to `#[launch] fn rocket()`.
+        let k = krate(&[(
+            "",
+            "use rocket::State;\nfn rocket() {}\nfn a() { State::get(); rocket(); }",
+        )]);
+        let cat = catalog();
+        let m = CrateModel::build(&k, &cat);
+        assert!(
+            matches!(first_call(&m, "a"), CallTarget::Extern(p) if p[0] == segs("rocket::State::get"))
+        );
+        let a = fn_id(&m, "a");
+        assert!(matches!(m.call_target(a, 1), CallTarget::Local(id) if *id == fn_id(&m, "rocket")));
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub enum Holds {
     Concurrent(String),
     /// An atomic integer.
     Atomic(String),
+    /// The sending half of a fan-out channel (`tokio::sync::broadcast::Sender`).
+    Broadcast(String),
 }
 
 impl Holds {
@@ -50,6 +52,7 @@ impl Holds {
             } => format!("a value behind a `{lock}`"),
             Holds::Concurrent(c) => format!("a `{c}`"),
             Holds::Atomic(a) => format!("an `{a}`"),
+            Holds::Broadcast(b) => format!("a broadcast `{b}`"),
         }
     }
 }
@@ -145,6 +148,44 @@ impl<'a> TypeIndex<'a> {
             }
         }
         TypeRef::Unknown
+    }
+
+    /// The crate struct reached from type `ty` (written in `module` of `target`) through the
+    /// named fields, looking through wrappers such as `Arc` and `Box`: `(target, name)`.
+    pub fn struct_at(
+        &self,
+        model: &CrateModel<'a>,
+        target: usize,
+        module: &[String],
+        ty: &TypeName,
+        fields: &[String],
+    ) -> Option<(usize, String)> {
+        let mut ty = ty;
+        let mut target = target;
+        let mut module: ModPath = module.to_vec();
+        let mut fields = fields;
+        for _ in 0..32 {
+            match self.resolve(model, target, &module, &ty.path) {
+                TypeRef::Struct(t, _, m, st) => match fields.split_first() {
+                    None => return Some((t, st.name.clone())),
+                    Some((first, rest)) => {
+                        let (_, fty) = st.field_types.iter().find(|(n, _)| n == first)?;
+                        ty = fty;
+                        target = t;
+                        module = m.clone();
+                        fields = rest;
+                    }
+                },
+                TypeRef::Alias(t, m, aliased) => {
+                    ty = aliased;
+                    target = t;
+                    module = m.clone();
+                }
+                // `Arc<T>`, `Box<T>`, `&T`: the wrapped type.
+                TypeRef::Extern(_) | TypeRef::Unknown => ty = ty.args.first()?,
+            }
+        }
+        None
     }
 
     /// The interior-mutable data inside a type written in `module` of `target`.
@@ -263,6 +304,10 @@ impl Walk<'_, '_> {
                         self.push(Holds::Atomic(ty.last().to_string()), ty);
                     }
                 }
+                Some((TypeKind::Broadcast, _)) => {
+                    inner.value = true;
+                    self.push(Holds::Broadcast(ty.last().to_string()), ty);
+                }
                 Some((TypeKind::Flag | TypeKind::Benign, _)) => {}
                 None => {
                     // `Arc`, `Lazy`, `Option`, `Box`...: look inside.
@@ -347,6 +392,9 @@ pub enum Root<'f> {
     SelfValue(Vec<String>),
     /// A path to an item (a static), with the fields taken from it.
     Path(&'f [String], Vec<String>),
+    /// The result of a method call that is not a guard (`depot.obtain::<T>()`), with the
+    /// fields taken from it.
+    Call(usize, Vec<String>),
     Other,
 }
 
@@ -421,9 +469,11 @@ pub fn root_of<'f>(f: &'f FnFacts, op: &'f Operand, at: usize) -> Root<'f> {
                 let Callee::Method { name, .. } = &call.callee else {
                     return Root::Other;
                 };
-                if COPY_METHODS.contains(&name.as_str()) || !GUARD_METHODS.contains(&name.as_str())
-                {
+                if COPY_METHODS.contains(&name.as_str()) {
                     return Root::Other;
+                }
+                if !GUARD_METHODS.contains(&name.as_str()) {
+                    return Root::Call(*i, fields);
                 }
                 // `Arc::clone` of shared state still points at it; a `clone` of the data
                 // behind a guard does not: only clones before any guard count.

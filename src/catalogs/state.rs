@@ -20,6 +20,7 @@ pub enum TypeKind {
     Atomic,
     Flag,
     Benign,
+    Broadcast,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -46,11 +47,29 @@ struct PathEntry {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct Salvo {
+    obtain_methods: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PerWorker {
+    servers: Vec<String>,
+    wrappers: Vec<String>,
+    registrations: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct StateFile {
     #[serde(rename = "type")]
     types: Vec<TypeEntry>,
     writes: Writes,
     memo_attr: Vec<PathEntry>,
+    extractor: Vec<PathEntry>,
+    salvo: Salvo,
+    realtime: Vec<PathEntry>,
+    per_worker: PerWorker,
 }
 
 /// A catalogued type: its kind and whether it doubles as scratch space (`Vec`, `String`).
@@ -60,12 +79,18 @@ pub struct TypeInfo {
     pub buffer: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct StateCatalog {
     types: Vec<(PathPattern, TypeInfo)>,
     writes: HashSet<String>,
     atomic_writes: HashSet<String>,
     memo_attrs: Vec<PathPattern>,
+    extractors: Vec<PathPattern>,
+    obtain_methods: Vec<String>,
+    realtime: Vec<PathPattern>,
+    servers: Vec<PathPattern>,
+    state_wrappers: Vec<PathPattern>,
+    registrations: Vec<String>,
 }
 
 impl StateCatalog {
@@ -86,11 +111,23 @@ impl StateCatalog {
                 .collect(),
             writes: file.writes.methods.into_iter().collect(),
             atomic_writes: file.writes.atomic_methods.into_iter().collect(),
-            memo_attrs: file
-                .memo_attr
+            memo_attrs: patterns(&file.memo_attr),
+            extractors: patterns(&file.extractor),
+            obtain_methods: file.salvo.obtain_methods,
+            realtime: patterns(&file.realtime),
+            servers: file
+                .per_worker
+                .servers
                 .iter()
-                .map(|p| PathPattern::parse(&p.path))
+                .map(|p| PathPattern::parse(p))
                 .collect(),
+            state_wrappers: file
+                .per_worker
+                .wrappers
+                .iter()
+                .map(|p| PathPattern::parse(p))
+                .collect(),
+            registrations: file.per_worker.registrations,
         })
     }
 
@@ -98,14 +135,7 @@ impl StateCatalog {
     /// unit test below rules out).
     pub fn builtin() -> &'static StateCatalog {
         static CATALOG: OnceLock<StateCatalog> = OnceLock::new();
-        CATALOG.get_or_init(|| {
-            StateCatalog::from_toml(STATE_TOML).unwrap_or(StateCatalog {
-                types: Vec::new(),
-                writes: HashSet::new(),
-                atomic_writes: HashSet::new(),
-                memo_attrs: Vec::new(),
-            })
-        })
+        CATALOG.get_or_init(|| StateCatalog::from_toml(STATE_TOML).unwrap_or_default())
     }
 
     /// The kind of the external type at a resolved path.
@@ -132,6 +162,45 @@ impl StateCatalog {
     }
 }
 
+impl StateCatalog {
+    /// A framework extractor whose first type argument is application state.
+    pub fn is_extractor(&self, path: &[String]) -> bool {
+        self.extractors.iter().any(|p| p.matches(path))
+    }
+
+    /// A method that takes injected state out of salvo's `Depot`.
+    pub fn is_obtain(&self, method: &str) -> bool {
+        self.obtain_methods.iter().any(|m| m == method)
+    }
+
+    /// A WebSocket or server-sent events type.
+    pub fn is_realtime(&self, path: &[String]) -> bool {
+        self.realtime.iter().any(|p| p.matches(path))
+    }
+
+    /// A server constructor whose closure runs once per worker (`HttpServer::new`).
+    pub fn is_per_worker_server(&self, path: &[String]) -> bool {
+        self.servers.iter().any(|p| p.matches(path))
+    }
+
+    /// A constructor of shared state (`web::Data::new`).
+    pub fn is_state_wrapper(&self, path: &[String]) -> bool {
+        self.state_wrappers.iter().any(|p| p.matches(path))
+    }
+
+    /// A method that registers state on an app (`app_data`).
+    pub fn is_registration(&self, method: &str) -> bool {
+        self.registrations.iter().any(|m| m == method)
+    }
+}
+
+fn patterns(entries: &[PathEntry]) -> Vec<PathPattern> {
+    entries
+        .iter()
+        .map(|p| PathPattern::parse(&p.path))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,5 +224,8 @@ mod tests {
         assert_eq!(kind("my_crate::Mutex"), None);
         assert!(cat.is_write("insert") && !cat.is_write("get"));
         assert!(cat.is_memo_attr(&p("cached::proc_macro::cached")));
+        assert!(cat.is_extractor(&p("axum::extract::State")));
+        assert!(cat.is_extractor(&p("actix_web::web::Data")));
+        assert!(cat.is_per_worker_server(&p("actix_web::HttpServer::new")));
     }
 }

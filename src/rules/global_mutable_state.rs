@@ -176,6 +176,7 @@ impl Rule for GlobalMutableState {
                         Holds::Locked { .. } | Holds::Concurrent(_) => {
                             w.call.is_none() || cat.is_write(&w.what)
                         }
+                        Holds::Broadcast(_) => false,
                     });
                     if counts {
                         written[c].push(Written {

@@ -8,6 +8,7 @@ use crate::model::CrateModel;
 
 pub mod blocking_in_async;
 pub mod global_mutable_state;
+pub mod in_memory_app_state;
 pub mod local_session_store;
 
 /// A rule's metadata. `docs` is the rule's doc comment (`## What it does` ...).
@@ -91,6 +92,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
     &[
         &blocking_in_async::BlockingInAsync,
         &global_mutable_state::GlobalMutableState,
+        &in_memory_app_state::InMemoryAppState,
         &local_session_store::LocalSessionStore,
     ]
 }
