@@ -188,6 +188,51 @@ impl<'a> TypeIndex<'a> {
         None
     }
 
+    /// Whether `ty` (written in `module` of `target`) mentions an external type that
+    /// satisfies `pred`: in its arguments, through aliases, or in a field of a crate struct.
+    pub fn mentions(
+        &self,
+        model: &CrateModel<'a>,
+        target: usize,
+        module: &[String],
+        ty: &TypeName,
+        pred: &dyn Fn(&[String]) -> bool,
+    ) -> bool {
+        self.mentions_depth(model, target, module, ty, pred, 0)
+    }
+
+    fn mentions_depth(
+        &self,
+        model: &CrateModel<'a>,
+        target: usize,
+        module: &[String],
+        ty: &TypeName,
+        pred: &dyn Fn(&[String]) -> bool,
+        depth: u32,
+    ) -> bool {
+        if depth > MAX_TYPE_DEPTH {
+            return false;
+        }
+        let hit = match ty.last() {
+            "()" | "[]" | "impl" | "dyn" | "" => false,
+            _ => match self.resolve(model, target, module, &ty.path) {
+                TypeRef::Extern(p) => pred(&p),
+                TypeRef::Alias(t, m, aliased) => {
+                    self.mentions_depth(model, t, m, aliased, pred, depth + 1)
+                }
+                TypeRef::Struct(t, _, m, st) => st
+                    .field_types
+                    .iter()
+                    .any(|(_, fty)| self.mentions_depth(model, t, m, fty, pred, depth + 1)),
+                TypeRef::Unknown => false,
+            },
+        };
+        hit || ty
+            .args
+            .iter()
+            .any(|a| self.mentions_depth(model, target, module, a, pred, depth + 1))
+    }
+
     /// The interior-mutable data inside a type written in `module` of `target`.
     pub fn mutable_parts(
         &self,
@@ -441,16 +486,18 @@ pub fn root_of<'f>(f: &'f FnFacts, op: &'f Operand, at: usize) -> Root<'f> {
     let mut fields: Vec<String> = Vec::new();
     let mut op = op;
     let mut at = at;
+    let mut lets = f.lets.len();
     for _ in 0..128 {
         match op {
             Operand::Field(base, name) => {
                 fields.insert(0, name.clone());
                 op = base;
             }
-            Operand::Local(name) => match flow.binding(name, at) {
-                Some(l) => {
+            Operand::Local(name) => match flow.binding_among(name, at, lets) {
+                Some((li, l)) => {
                     op = &l.value;
                     at = l.after_call;
+                    lets = li;
                 }
                 None if name == "self" => return Root::SelfValue(fields),
                 None => {

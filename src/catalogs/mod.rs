@@ -5,3 +5,4 @@
 
 pub mod sessions;
 pub mod state;
+pub mod uploads;

@@ -10,6 +10,7 @@ pub mod blocking_in_async;
 pub mod global_mutable_state;
 pub mod in_memory_app_state;
 pub mod local_session_store;
+pub mod upload_to_local_disk;
 
 /// A rule's metadata. `docs` is the rule's doc comment (`## What it does` ...).
 #[derive(Debug)]
@@ -94,6 +95,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &global_mutable_state::GlobalMutableState,
         &in_memory_app_state::InMemoryAppState,
         &local_session_store::LocalSessionStore,
+        &upload_to_local_disk::UploadToLocalDisk,
     ]
 }
 
