@@ -25,7 +25,7 @@ pub struct StoreEntry {
     pub ty: String,
     pub kind: StoreKind,
     pub fix: String,
-    /// Constructor names that count; any call of an associated fn of the type when empty.
+    /// Constructor names that count; the catalog's default list when empty.
     #[serde(default)]
     pub constructors: Vec<String>,
     /// Only when the first argument is `None` (no database behind the store).
@@ -59,6 +59,7 @@ struct SinkEntry {
 #[serde(deny_unknown_fields)]
 struct SessionsFile {
     random_crates: Vec<String>,
+    constructors: Vec<String>,
     store: Vec<StoreEntry>,
     key: Vec<KeyEntry>,
     secret_sink: Vec<SinkEntry>,
@@ -70,6 +71,7 @@ pub struct SessionCatalog {
     keys: Vec<(PathPattern, KeyEntry)>,
     sinks: Vec<(PathPattern, usize)>,
     random_crates: Vec<String>,
+    constructors: Vec<String>,
 }
 
 impl SessionCatalog {
@@ -93,6 +95,7 @@ impl SessionCatalog {
                 .map(|e| (PathPattern::parse(&e.path), e.arg))
                 .collect(),
             random_crates: file.random_crates,
+            constructors: file.constructors,
         })
     }
 
@@ -112,7 +115,11 @@ impl SessionCatalog {
         let split = path.split_last();
         self.stores.iter().filter_map(move |(pat, e)| {
             let (ctor, ty) = split?;
-            let ctor_ok = e.constructors.is_empty() || e.constructors.contains(ctor);
+            let ctor_ok = if e.constructors.is_empty() {
+                self.constructors.contains(ctor)
+            } else {
+                e.constructors.contains(ctor)
+            };
             (ctor_ok && pat.matches(ty)).then_some(e)
         })
     }
@@ -153,6 +160,11 @@ mod tests {
         let cat = SessionCatalog::from_toml(SESSIONS_TOML).expect("rules/sessions.toml parses");
         let path = p("tower_sessions::memory_store::MemoryStore::default");
         assert_eq!(cat.stores_for_call(&path).count(), 1);
+        assert_eq!(
+            cat.stores_for_call(&p("tower_sessions::MemoryStore::from_ref"))
+                .count(),
+            0
+        );
         assert_eq!(
             cat.stores_for_call(&p("tower_sessions_redis_store::RedisStore::new"))
                 .count(),

@@ -122,7 +122,7 @@ impl Rule for UploadToLocalDisk {
                 Origin::Call(k) => sources.iter().any(|(s, _)| *s == Source::Call(*k)),
                 _ => false,
             };
-            let hits = find_sinks(model, cat, id, &is_source, 0);
+            let hits = find_sinks(model, cat, id, &is_source, false, 0);
             let (_, src_range) = &sources[0];
             for h in hits {
                 out.push(hit_finding(cx, id, *src_range, &h));
@@ -190,7 +190,60 @@ const METADATA_METHODS: &[&str] = &[
     "filename",
     "content_type",
     "headers",
+    "content_disposition",
 ];
+
+/// Methods that append their argument to the receiver.
+const FILL_METHODS: &[&str] = &[
+    "extend_from_slice",
+    "extend",
+    "push",
+    "append",
+    "put",
+    "put_slice",
+    "push_str",
+    "write_all",
+];
+
+/// `op` (used where `at` calls have been recorded) is built from one of the `filled` locals.
+fn mentions_filled(
+    f: &crate::facts::FnFacts,
+    flow: &Flow<'_>,
+    op: &Operand,
+    at: usize,
+    filled: &[&str],
+    depth: u32,
+) -> bool {
+    if filled.is_empty() || depth > 12 {
+        return false;
+    }
+    let d = depth + 1;
+    match op {
+        Operand::Local(n) => {
+            filled.contains(&n.as_str())
+                || flow
+                    .binding(n, at)
+                    .is_some_and(|l| mentions_filled(f, flow, &l.value, l.after_call, filled, d))
+        }
+        Operand::Field(b, _) => mentions_filled(f, flow, b, at, filled, d),
+        Operand::Tuple(xs) | Operand::Array(xs) => {
+            xs.iter().any(|x| mentions_filled(f, flow, x, at, filled, d))
+        }
+        Operand::Struct(_, fs) => fs
+            .iter()
+            .any(|(_, x)| mentions_filled(f, flow, x, at, filled, d)),
+        Operand::Call(i) => f.calls.get(*i).is_some_and(|c| {
+            let metadata = matches!(&c.callee, Callee::Method { name, .. } if METADATA_METHODS.contains(&name.as_str()));
+            !metadata
+                && (c
+                    .receiver
+                    .as_ref()
+                    .is_some_and(|r| mentions_filled(f, flow, r, *i, filled, d))
+                    || c.args.iter().any(|a| mentions_filled(f, flow, a, *i, filled, d)))
+        }),
+        _ => false,
+    }
+}
 
 /// Deepest chain of crate helpers followed from a handler.
 const MAX_HELPER_DEPTH: u32 = 1;
@@ -200,6 +253,7 @@ fn find_sinks(
     cat: &UploadCatalog,
     id: FnId,
     is_source: &dyn Fn(&Origin<'_>) -> bool,
+    self_is_upload: bool,
     depth: u32,
 ) -> Vec<Hit> {
     let f = model.fn_facts(id);
@@ -211,8 +265,38 @@ fn find_sinks(
         }
         _ => Through::Both,
     };
+    let direct = |op: &Operand, at: usize| {
+        flow.origins(op, at, &through).iter().any(is_source)
+            || (self_is_upload
+                && matches!(
+                    crate::statefulness::root_of(f, op, at),
+                    crate::statefulness::Root::SelfValue(_)
+                ))
+    };
+    // Locals filled with upload data (`bytes.extend_from_slice(&chunk)`).
+    let mut filled: Vec<&str> = Vec::new();
+    for _ in 0..2 {
+        for (ci, c) in f.calls.iter().enumerate() {
+            let Callee::Method { name, .. } = &c.callee else {
+                continue;
+            };
+            if !FILL_METHODS.contains(&name.as_str()) {
+                continue;
+            }
+            let Some(Operand::Local(local)) = &c.receiver else {
+                continue;
+            };
+            if !filled.contains(&local.as_str())
+                && c.args
+                    .iter()
+                    .any(|a| direct(a, ci) || mentions_filled(f, &flow, a, ci, &filled, 0))
+            {
+                filled.push(local);
+            }
+        }
+    }
     let from_upload =
-        |op: &Operand, at: usize| flow.origins(op, at, &through).iter().any(is_source);
+        |op: &Operand, at: usize| direct(op, at) || mentions_filled(f, &flow, op, at, &filled, 0);
     let mut out = Vec::new();
     for (ci, call) in f.calls.iter().enumerate() {
         let target = model.call_target(id, ci);
@@ -274,23 +358,24 @@ fn find_sinks(
                     });
                 (persist || write).then(|| name.clone())
             }
-            CallTarget::Local(callee) if depth < MAX_HELPER_DEPTH => {
-                let callee = *callee;
-                let mut helper_hits = Vec::new();
-                for (k, arg) in call.args.iter().enumerate() {
-                    if from_upload(arg, ci) {
-                        let param = |o: &Origin<'_>| *o == Origin::Param(k);
-                        helper_hits.extend(find_sinks(model, cat, callee, &param, depth + 1));
-                    }
-                }
-                for mut h in helper_hits {
-                    h.via = Some(call.range);
-                    out.push(h);
-                }
-                None
-            }
             _ => None,
         };
+        if depth < MAX_HELPER_DEPTH {
+            if let Some(callee) = local_callee(model, id, ci) {
+                let recv_upload = call.receiver.as_ref().is_some_and(|r| from_upload(r, ci));
+                let upload_args: Vec<usize> = (0..call.args.len())
+                    .filter(|&k| from_upload(&call.args[k], ci))
+                    .collect();
+                if recv_upload || !upload_args.is_empty() {
+                    let param =
+                        |o: &Origin<'_>| matches!(o, Origin::Param(k) if upload_args.contains(k));
+                    for mut h in find_sinks(model, cat, callee, &param, recv_upload, depth + 1) {
+                        h.via = Some(call.range);
+                        out.push(h);
+                    }
+                }
+            }
+        }
         if let Some(api) = hit {
             out.push(Hit {
                 writer: id,
@@ -301,6 +386,46 @@ fn find_sinks(
         }
     }
     out
+}
+
+/// The crate fn call `ci` of fn `id` calls: resolved by the model, or a method of a crate
+/// struct built with a struct literal (`Paste { data }.store_file(..)`).
+fn local_callee(model: &CrateModel<'_>, id: FnId, ci: usize) -> Option<FnId> {
+    if let CallTarget::Local(callee) = model.call_target(id, ci) {
+        return Some(*callee);
+    }
+    let f = model.fn_facts(id);
+    let call = &f.calls[ci];
+    let Callee::Method { name, .. } = &call.callee else {
+        return None;
+    };
+    let flow = Flow::new(f);
+    let mut op = call.receiver.as_ref()?;
+    let mut at = ci;
+    for _ in 0..16 {
+        match op {
+            Operand::Local(n) => {
+                let l = flow.binding(n, at)?;
+                op = &l.value;
+                at = l.after_call;
+            }
+            Operand::Struct(path, _) => {
+                return model
+                    .resolve_in_fn(id, path)
+                    .into_iter()
+                    .find_map(|r| match r {
+                        Resolved::Local { target, path } => {
+                            let mut p = path;
+                            p.push(name.clone());
+                            model.local_fn(target, &p)
+                        }
+                        Resolved::Extern(_) => None,
+                    });
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// The file-opening call (`File::create(path)`) that `op` comes from, if any.
