@@ -355,8 +355,9 @@ impl Walk<'_, '_> {
                 }
                 Some((TypeKind::Flag | TypeKind::Benign, _)) => {}
                 None => {
-                    // `Arc`, `Lazy`, `Option`, `Box`...: look inside.
-                    inner.value = true;
+                    // `Arc`, `Lazy`, `Option`, `Box`...: look inside; a type without
+                    // arguments (`u64`, `Config`) is a plain value.
+                    inner.value = ty.args.is_empty();
                     for a in &ty.args {
                         let i = self.walk(a, target, module, lock, depth + 1);
                         merge(&mut inner, i);
@@ -395,7 +396,7 @@ impl Walk<'_, '_> {
                 self.stack.pop();
             }
             TypeRef::Unknown => {
-                inner.value = true;
+                inner.value = ty.args.is_empty();
                 for a in &ty.args {
                     let i = self.walk(a, target, module, lock, depth + 1);
                     merge(&mut inner, i);

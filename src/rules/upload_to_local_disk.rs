@@ -22,8 +22,9 @@ declare_rule! {
     /// `BufWriter`), `tokio::io::copy` into a file, `NamedTempFile::persist` (actix's
     /// `TempFile.file.persist(..)`), rocket's `persist_to`/`copy_to`/`move_copy_to`/
     /// `into_file`. In a crate that receives uploads, object stores whose backend is the
-    /// local disk are flagged where they are built: `object_store::local::LocalFileSystem`,
-    /// opendal's `Fs` service, loco's `storage::drivers::local`.
+    /// local disk are flagged where they are built (as warnings: often one branch of a
+    /// configurable backend): `object_store::local::LocalFileSystem`, opendal's `Fs`
+    /// service, loco's `storage::drivers::local`.
     ///
     /// Not flagged: a temp file that the same handler deletes again (`remove_file` on the
     /// same path) or that lives under `std::env::temp_dir()`/`tempfile`; uploads streamed to
@@ -559,13 +560,17 @@ fn local_stores(cx: &RuleContext<'_>, cat: &UploadCatalog, out: &mut Vec<Finding
             };
             out.push(Finding {
                 rule: META.id,
-                level: cx.level,
+                // Often one branch of a configurable backend: a warning, not an error.
+                level: cx.level_for(Some(Level::Warning)),
                 message: format!("uploads are stored on the local disk: {what}"),
                 path: model.fn_path(id).to_path_buf(),
                 range: call.range,
                 label: "other replicas cannot read these files, and they are lost when the instance is replaced".into(),
                 help: Some("configure a remote backend: `object_store::aws::AmazonS3Builder` (or GCS/Azure), opendal `services::S3`, loco `storage::drivers::aws`".into()),
-                notes: Vec::new(),
+                notes: vec![Note {
+                    message: "if this is the fallback of a configurable backend, make sure production configures the remote one (and say so: `// stateless-lint: allow(upload-to-local-disk) <why>`)".into(),
+                    location: None,
+                }],
             });
         }
     }
