@@ -1,13 +1,16 @@
 //! The command line: `cargo stateless-lint [check] [PATH...]`, `cargo stateless-lint rule ID`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::baseline::{self, Baseline};
+use crate::diff;
 use crate::engine::{self, Options};
 use crate::finding::Level;
+use crate::fingerprint;
 use crate::report;
 use crate::rules;
 
@@ -29,9 +32,33 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Lint crates, workspaces, directories or files (the default command)
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Print a rule's documentation, or list every rule
     Rule(RuleArgs),
+    /// List every route of every router: method, path, handler, auth status
+    Routes(RoutesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RoutesArgs {
+    /// Crates, workspaces, directories or .rs files [default: the current directory]
+    pub paths: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = RoutesFormat::Human)]
+    pub format: RoutesFormat,
+    /// Also list routes built in test code
+    #[arg(long)]
+    pub include_tests: bool,
+    /// Read the configuration from this file instead of looking for one
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RoutesFormat {
+    #[default]
+    Human,
+    Json,
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -41,6 +68,27 @@ pub struct CheckArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// `json`: the same as `--format rustc-json` (cargo's flag, for rust-analyzer)
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "format")]
+    pub message_format: Option<MessageFormat>,
+    /// Write the report to this file instead of standard output
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print the number of findings per rule instead of the findings
+    #[arg(long)]
+    pub statistics: bool,
+    /// Exit with 0 even when there are findings (2 still means an error)
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Report only findings that are not in this baseline file
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Write every current finding to this baseline file and exit with 0
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Report only findings on lines changed since this git revision (and in untracked files)
+    #[arg(long, value_name = "GIT_REF")]
+    pub diff_base: Option<String>,
     /// Exit with 1 when a finding is at or above this level
     #[arg(long, value_enum, default_value_t = FailOn::Warning)]
     pub fail_on: FailOn,
@@ -85,9 +133,25 @@ pub struct RuleArgs {
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Format {
+    /// miette diagnostics and a summary line
     #[default]
     Human,
+    /// one JSON document with every finding
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning
+    Sarif,
+    /// GitHub Actions workflow commands (annotations), and a step summary
+    Github,
+    /// cargo/rustc JSON messages, one per line, for rust-analyzer
+    RustcJson,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageFormat {
+    /// cargo/rustc JSON messages (`--format rustc-json`)
+    Json,
+    /// the human format
+    Human,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -133,8 +197,31 @@ pub fn run(
     };
     match cli.command {
         Some(Command::Rule(r)) => rule_command(&r, stdout, stderr),
+        Some(Command::Routes(r)) => routes_command(&r, stdout, stderr),
         Some(Command::Check(c)) => check_command(&c, stdout, stderr),
         None => check_command(&cli.check, stdout, stderr),
+    }
+}
+
+fn routes_command(
+    args: &RoutesArgs,
+    stdout: &mut dyn std::io::Write,
+    stderr: &mut dyn std::io::Write,
+) -> i32 {
+    use crate::routes::listing;
+    match listing::list(&args.paths, args.include_tests, args.config.as_deref()) {
+        Ok(crates) => {
+            let text = match args.format {
+                RoutesFormat::Human => listing::render_human(&crates),
+                RoutesFormat::Json => listing::render_json(&crates),
+            };
+            let _ = stdout.write_all(text.as_bytes());
+            0
+        }
+        Err(e) => {
+            let _ = writeln!(stderr, "error: {e}");
+            2
+        }
     }
 }
 
@@ -183,6 +270,21 @@ fn check_command(
     stderr: &mut dyn std::io::Write,
 ) -> i32 {
     let started = Instant::now();
+    let format = match args.message_format {
+        Some(MessageFormat::Json) => Format::RustcJson,
+        Some(MessageFormat::Human) => Format::Human,
+        None => args.format,
+    };
+    if args.statistics && format != Format::Human {
+        let _ = writeln!(
+            stderr,
+            "error: --statistics prints a table; it cannot be combined with --format {}",
+            format
+                .to_possible_value()
+                .map_or(String::new(), |v| v.get_name().to_string())
+        );
+        return 2;
+    }
     let opts = Options {
         paths: args.paths.clone(),
         select: args.select.clone(),
@@ -197,22 +299,102 @@ fn check_command(
         let _ = writeln!(stderr, "error: --jobs must be at least 1");
         return 2;
     }
-    let outcome = match engine::analyse(&opts) {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let baseline = match &args.baseline {
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| Baseline::parse(&t))
+        {
+            Ok(b) => Some(b),
+            Err(e) => {
+                let _ = writeln!(stderr, "error: baseline {}: {e}", path.display());
+                return 2;
+            }
+        },
+        None => None,
+    };
+    let changed = match &args.diff_base {
+        Some(base) => match diff::changed_since(base, &cwd) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let _ = writeln!(stderr, "error: --diff-base: {e}");
+                return 2;
+            }
+        },
+        None => None,
+    };
+    let mut outcome = match engine::analyse(&opts) {
         Ok(o) => o,
         Err(e) => {
             let _ = writeln!(stderr, "error: {e}");
             return 2;
         }
     };
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let text = match args.format {
+    // Fingerprints come from the whole run, so that filtering cannot shift occurrence indices.
+    let mut fingerprints = fingerprint::fingerprints(&outcome, &cwd);
+    if let Some(changed) = &changed {
+        retain(&mut outcome, &mut fingerprints, |f, _| {
+            changed.touches(&f.path, f.range)
+        });
+    }
+    if let Some(path) = &args.write_baseline {
+        let entries = outcome
+            .findings
+            .iter()
+            .zip(&fingerprints)
+            .map(|(f, fp)| baseline::Entry {
+                rule: f.rule.to_string(),
+                path: report::display_path(&f.path, &cwd),
+                fingerprint: fp.clone(),
+                line: f.range.start.line,
+                message: f.message.clone(),
+            })
+            .collect();
+        if let Err(e) = std::fs::write(path, baseline::render(entries)) {
+            let _ = writeln!(stderr, "error: cannot write {}: {e}", path.display());
+            return 2;
+        }
+        let _ = writeln!(
+            stderr,
+            "wrote {} findings to the baseline {}",
+            outcome.findings.len(),
+            path.display()
+        );
+    }
+    if let Some(b) = &baseline {
+        let before = outcome.findings.len();
+        retain(&mut outcome, &mut fingerprints, |f, fp| {
+            !b.contains(f.rule, &report::display_path(&f.path, &cwd), fp)
+        });
+        let known = before - outcome.findings.len();
+        if known > 0 && format == Format::Human {
+            let _ = writeln!(stderr, "{known} findings are in the baseline and not shown");
+        }
+    }
+    let text = match format {
+        _ if args.statistics => report::statistics::render(&outcome),
         Format::Json => report::json::render(&outcome, &cwd),
+        Format::Sarif => report::sarif::render(&outcome, &cwd, &fingerprints),
+        Format::RustcJson => report::rustc_json::render(&outcome, &cwd),
+        Format::Github => {
+            if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty())
+            {
+                if let Err(e) = append(
+                    Path::new(&summary),
+                    &report::github::step_summary(&outcome, &cwd),
+                ) {
+                    let _ = writeln!(stderr, "warning: cannot write the step summary: {e}");
+                }
+            }
+            report::github::render(&outcome, &cwd)
+        }
         Format::Human => {
             let color = match args.color {
                 ColorChoice::Always => true,
                 ColorChoice::Never => false,
                 ColorChoice::Auto => {
-                    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    args.output.is_none()
+                        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                         && std::io::stdout().is_terminal()
                 }
             };
@@ -227,9 +409,22 @@ fn check_command(
             )
         }
     };
-    let _ = stdout.write_all(text.as_bytes());
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, text) {
+                let _ = writeln!(stderr, "error: cannot write {}: {e}", path.display());
+                return 2;
+            }
+        }
+        None => {
+            let _ = stdout.write_all(text.as_bytes());
+        }
+    }
     if outcome.engine_errors > 0 {
         return 2;
+    }
+    if args.exit_zero || args.write_baseline.is_some() {
+        return 0;
     }
     let threshold = match args.fail_on {
         FailOn::Info => Some(Level::Info),
@@ -241,4 +436,30 @@ fn check_command(
         Some(t) if outcome.findings.iter().any(|f| f.level >= t) => 1,
         _ => 0,
     }
+}
+
+/// Keeps the findings (and their fingerprints, which stay aligned) that `keep` accepts.
+fn retain(
+    outcome: &mut engine::Outcome,
+    fingerprints: &mut Vec<String>,
+    mut keep: impl FnMut(&crate::finding::Finding, &str) -> bool,
+) {
+    let findings = std::mem::take(&mut outcome.findings);
+    let prints = std::mem::take(fingerprints);
+    for (f, fp) in findings.into_iter().zip(prints) {
+        if keep(&f, &fp) {
+            outcome.findings.push(f);
+            fingerprints.push(fp);
+        }
+    }
+}
+
+/// Appends to a file (GitHub's step summary file is shared by every step of a job).
+fn append(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    f.write_all(text.as_bytes())
 }

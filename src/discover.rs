@@ -73,8 +73,12 @@ pub struct Package {
     pub dir: PathBuf,
     /// Sorted: lib first, then bins by name, then tests, benches, examples.
     pub targets: Vec<Target>,
-    /// The parsed manifest, for later rules (e.g. `[profile.release] panic = "abort"`).
+    /// The parsed manifest, for later rules.
     pub manifest: toml::Table,
+    /// Where the release profile that builds this package sets `panic = "abort"`: the
+    /// workspace root's manifest for a workspace member (cargo ignores members' profiles),
+    /// else its own. File and 1-based line.
+    pub release_panic_abort: Option<(PathBuf, u32)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -339,6 +343,27 @@ struct Manifest {
     dir: PathBuf,
     text: String,
     table: toml::Table,
+}
+
+/// `[profile.release] panic = "abort"` in a manifest: its file and line.
+fn release_panic_abort(m: &Manifest) -> Option<(PathBuf, u32)> {
+    let panic = m
+        .table
+        .get("profile")?
+        .get("release")?
+        .get("panic")?
+        .as_str()?;
+    if panic != "abort" {
+        return None;
+    }
+    let section = m.text.find("[profile.release]");
+    let line = match section {
+        Some(off) => m.text[off..]
+            .find("panic")
+            .map(|rel| line_at(&m.text, off + rel)),
+        None => m.line_of("panic"),
+    };
+    Some((m.path.clone(), line.unwrap_or(1)))
 }
 
 impl Manifest {
@@ -643,6 +668,9 @@ impl<'a> Ctx<'a> {
                     Loaded::Ok(mm) => {
                         if mm.package().is_some() {
                             self.add_package(&mm, true);
+                            if let Some(p) = self.packages.get_mut(&mm.path) {
+                                p.release_panic_abort = release_panic_abort(m);
+                            }
                         } else {
                             let line = m.line_of_string(&rel_display(&m.dir, d));
                             self.problems.push(m.problem(
@@ -697,6 +725,7 @@ impl<'a> Ctx<'a> {
                 dir: m.dir.clone(),
                 targets,
                 manifest: m.table.clone(),
+                release_panic_abort: release_panic_abort(m),
             },
         );
     }

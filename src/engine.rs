@@ -442,6 +442,7 @@ fn analyse_source_here(text: &str) -> Vec<Finding> {
         dir: PathBuf::from("/fuzz"),
         manifest: None,
         manifest_path: None,
+        release_panic_abort: None,
         targets: vec![load::LoadedTarget {
             name: "fuzz".into(),
             kind: crate::discover::TargetKind::Lib,

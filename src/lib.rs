@@ -5,19 +5,23 @@
 //! findings → [`suppress`] → [`report`]. [`engine`] runs that pipeline; the binary in
 //! `main.rs` is a thin CLI over it.
 
+pub mod baseline;
 pub mod catalog;
 pub mod catalogs;
 pub mod cli;
 pub mod config;
 pub mod dataflow;
+pub mod diff;
 pub mod discover;
 pub mod engine;
 pub mod facts;
 pub mod finding;
+pub mod fingerprint;
 pub mod load;
 pub mod model;
 pub mod parse;
 pub mod report;
+pub mod routes;
 pub mod rules;
 pub mod source;
 pub mod statefulness;

@@ -42,6 +42,8 @@ pub struct LoadedCrate {
     /// The parsed manifest, when the crate comes from a package.
     pub manifest: Option<toml::Table>,
     pub manifest_path: Option<PathBuf>,
+    /// Where the release profile sets `panic = "abort"` (see `discover::Package`).
+    pub release_panic_abort: Option<(PathBuf, u32)>,
     pub targets: Vec<LoadedTarget>,
     pub files: Vec<ParsedFile>,
     /// Engine diagnostics found while loading (missing module files).
@@ -90,6 +92,7 @@ pub fn load(discovery: &Discovery, opts: &LoadOptions) -> Vec<LoadedCrate> {
             dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
             manifest: None,
             manifest_path: None,
+            release_panic_abort: None,
             targets: vec![LoadedTarget {
                 name,
                 kind: TargetKind::Bin,
@@ -160,6 +163,7 @@ fn crate_of_package(pkg: &Package) -> LoadedCrate {
         name: pkg.name.clone(),
         dir: pkg.dir.clone(),
         manifest: Some(pkg.manifest.clone()),
+        release_panic_abort: pkg.release_panic_abort.clone(),
         manifest_path: Some(pkg.manifest_path.clone()),
         targets: pkg
             .targets

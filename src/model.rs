@@ -103,6 +103,8 @@ pub struct CrateModel<'a> {
     contexts: Vec<Vec<ExecContext>>,
     /// Crate fns that hand a closure parameter to an escape (`fn asyncify(f) { spawn_blocking(f) }`).
     escape_wrappers: HashMap<FnId, String>,
+    /// The routes and servers, built on first use (see [`CrateModel::routes`]).
+    route_table: std::cell::OnceCell<crate::routes::RouteTable>,
 }
 
 impl<'a> CrateModel<'a> {
@@ -134,12 +136,18 @@ impl<'a> CrateModel<'a> {
             call_targets: Vec::new(),
             contexts: Vec::new(),
             escape_wrappers: HashMap::new(),
+            route_table: std::cell::OnceCell::new(),
         };
         model.index();
         model.resolve_calls();
         model.find_escape_wrappers();
         model.compute_contexts();
         model
+    }
+
+    /// Every route and server of the crate (built once, on first use).
+    pub fn routes(&self) -> &crate::routes::RouteTable {
+        self.route_table.get_or_init(|| crate::routes::build(self))
     }
 
     pub fn file(&self, f: usize) -> &'a ParsedFile {
@@ -540,6 +548,11 @@ impl<'a> CrateModel<'a> {
                 }
             }
         }
+    }
+
+    /// A fn item nested in the body of `id` (or of a fn it is nested in) named `name`.
+    pub fn nested_fn(&self, id: FnId, name: &str) -> Option<FnId> {
+        self.nested_in_scope(id, name).copied()
     }
 
     fn nested_in_scope(&self, id: FnId, name: &str) -> Option<&FnId> {
@@ -1106,6 +1119,7 @@ mod tests {
             dir: PathBuf::from("/virtual"),
             manifest: None,
             manifest_path: None,
+            release_panic_abort: None,
             targets: vec![LoadedTarget {
                 name: "demo".into(),
                 kind: TargetKind::Lib,

@@ -13,7 +13,8 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Fixture cases: `fixtures/<group>/<case>/` and `demo/<name>/`.
+/// Fixture cases: `fixtures/<group>/<case>/` and `demo/<name>/`. Marks sit in `.rs` files
+/// and, as `# expect: RULE`, in `Cargo.toml`.
 fn cases() -> Vec<PathBuf> {
     let mut out = Vec::new();
     for top in ["fixtures", "demo"] {
@@ -56,7 +57,7 @@ fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let p = e.path();
         if p.is_dir() {
             rs_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
+        } else if p.extension().is_some_and(|x| x == "rs") || p.ends_with("Cargo.toml") {
             out.push(p);
         }
     }
@@ -70,7 +71,11 @@ fn marks(case: &Path) -> (BTreeSet<Mark>, BTreeSet<Mark>) {
     let mut forbid = BTreeSet::new();
     for file in files {
         let path = std::fs::canonicalize(&file).expect("fixture path");
-        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let mut text = std::fs::read_to_string(&file).unwrap_or_default();
+        // Manifests carry marks as TOML comments: `# expect: RULE`.
+        if file.ends_with("Cargo.toml") {
+            text = text.replace("# expect", "// expect");
+        }
         for (i, line) in text.lines().enumerate() {
             let line_no = i as u32 + 1;
             for (tag, delta, forbidden) in [
@@ -78,23 +83,27 @@ fn marks(case: &Path) -> (BTreeSet<Mark>, BTreeSet<Mark>) {
                 ("// expect-not:", 0, true),
                 ("// expect:", 0, false),
             ] {
-                if let Some(pos) = line.find(tag) {
-                    let rule = line[pos + tag.len()..]
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string();
-                    let mark = Mark {
-                        path: path.clone(),
-                        line: line_no + delta,
-                        rule,
-                    };
-                    if forbidden {
-                        forbid.insert(mark);
-                    } else {
-                        expect.insert(mark);
+                // `// expect: a, b (why)` marks rules a and b; a line may hold several tags.
+                let mut rest = line;
+                while let Some(pos) = rest.find(tag) {
+                    let after = &rest[pos + tag.len()..];
+                    for word in after.split_whitespace() {
+                        let rule = word.trim_end_matches(',').to_string();
+                        let mark = Mark {
+                            path: path.clone(),
+                            line: line_no + delta,
+                            rule,
+                        };
+                        if forbidden {
+                            forbid.insert(mark);
+                        } else {
+                            expect.insert(mark);
+                        }
+                        if !word.ends_with(',') {
+                            break;
+                        }
                     }
-                    break;
+                    rest = after;
                 }
             }
         }

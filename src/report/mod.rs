@@ -6,9 +6,23 @@ use std::time::Duration;
 
 use crate::engine::Outcome;
 use crate::finding::Level;
+use crate::source::{Position, SourceText};
 
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod rustc_json;
+pub mod sarif;
+pub mod statistics;
+
+/// Where a rule's documentation page is published: `docs/rules/<id>.md` of this repository
+/// on GitHub. SARIF's `helpUri` and the editor links point there.
+pub const RULE_DOCS_BASE_URL: &str =
+    "https://github.com/stateless-lint/stateless-lint/blob/main/docs/rules/";
+
+/// The tool's own documentation (engine diagnostics have no rule page).
+pub const TOOL_DOCS_URL: &str =
+    "https://github.com/stateless-lint/stateless-lint/blob/main/docs/robustness.md";
 
 /// `path` relative to `cwd` when it lies under it, with `/` separators.
 pub fn display_path(path: &Path, cwd: &Path) -> String {
@@ -22,6 +36,17 @@ pub fn display_path(path: &Path, cwd: &Path) -> String {
     } else {
         s
     }
+}
+
+/// The text of a 1-based line without its line terminator ("" past the end or for line 0).
+pub fn line_text(src: &SourceText, line: u32) -> &str {
+    if line == 0 {
+        return "";
+    }
+    let start = src.offset(Position { line, column: 1 }).min(src.text.len());
+    let rest = &src.text[start..];
+    let end = rest.find('\n').unwrap_or(rest.len());
+    rest[..end].trim_end_matches('\r')
 }
 
 /// Counts per level.
@@ -61,4 +86,19 @@ pub fn summary_line(outcome: &Outcome, elapsed: Option<Duration>) -> String {
         s.push_str(&format!(" in {:.2}s", d.as_secs_f64()));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_text_drops_terminators_and_is_empty_out_of_range() {
+        let src = SourceText::new("a.rs".into(), "fn a() {}\r\n  let é = 1;\nlast".into());
+        assert_eq!(line_text(&src, 1), "fn a() {}");
+        assert_eq!(line_text(&src, 2), "  let é = 1;");
+        assert_eq!(line_text(&src, 3), "last");
+        assert_eq!(line_text(&src, 4), "");
+        assert_eq!(line_text(&src, 0), "");
+    }
 }

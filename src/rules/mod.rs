@@ -10,6 +10,8 @@ pub mod blocking_in_async;
 pub mod global_mutable_state;
 pub mod in_memory_app_state;
 pub mod local_session_store;
+pub mod missing_panic_handler;
+pub mod unauthenticated_ops_route;
 pub mod upload_to_local_disk;
 
 /// A rule's metadata. `docs` is the rule's doc comment (`## What it does` ...).
@@ -95,6 +97,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &global_mutable_state::GlobalMutableState,
         &in_memory_app_state::InMemoryAppState,
         &local_session_store::LocalSessionStore,
+        &missing_panic_handler::MissingPanicHandler,
+        &unauthenticated_ops_route::UnauthenticatedOpsRoute,
         &upload_to_local_disk::UploadToLocalDisk,
     ]
 }

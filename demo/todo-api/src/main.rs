@@ -47,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(%listen, "listening");
-    axum::serve(listener, routes::router(state))
+    axum::serve(listener, routes::router(state)) // expect: missing-panic-handler
         .with_graceful_shutdown(shutdown_signal())
         .await?;
 
