@@ -143,13 +143,14 @@ impl Rule for InMemoryAppState {
             let target = model.fns[id].target;
             let file = model.fns[id].file;
             let warp = model.file_imports_crate(file, "warp");
+            let realtime = is_realtime_fn(model, cat, id);
             // Parameters that carry state.
             let mut entries: Vec<(Box<RootMatch<'_>>, &TypeName, Range)> = Vec::new();
             for (pi, p) in f.param_types.iter().enumerate() {
                 let Some(ty) = &p.ty else { continue };
                 let state_ty = match extractor_arg(model, cat, id, ty) {
                     Some(inner) => inner,
-                    None if warp || has_broadcast(model, &index, cat, id, ty) => ty,
+                    None if warp || (realtime && has_broadcast(model, &index, cat, id, ty)) => ty,
                     None => continue,
                 };
                 entries.push((
@@ -184,7 +185,6 @@ impl Rule for InMemoryAppState {
             if entries.is_empty() {
                 continue;
             }
-            let realtime = is_realtime_fn(model, cat, id);
             for (root_match, state_ty, range) in entries {
                 let parts: Vec<Mutable> = index
                     .mutable_parts(model, cat, target, &f.module, state_ty)

@@ -166,6 +166,12 @@ fn sources(
             continue;
         };
         let Some(recv) = &c.receiver else { continue };
+        if !request_params
+            .iter()
+            .any(|(_, path)| cat.is_source_method(name, path))
+        {
+            continue;
+        }
         let origins = flow.origins(recv, k, &|_, _| Through::Nothing);
         let on_request = origins.iter().any(|o| match o {
             Origin::Param(i) => request_params
