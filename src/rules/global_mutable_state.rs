@@ -143,6 +143,12 @@ impl Rule for GlobalMutableState {
             .enumerate()
             .map(|(i, c)| ((c.target, c.path.clone()), i))
             .collect();
+        let startup_only = startup_only_fns(model);
+        let at_startup = |id: FnId, scope: usize| {
+            matches!(model.context(id, scope), ExecContext::Startup)
+                || (startup_only.contains(&id)
+                    && matches!(model.context(id, scope), ExecContext::Sync))
+        };
         let mut written: Vec<Vec<Written>> = candidates.iter().map(|_| Vec::new()).collect();
         for id in 0..model.fns.len() {
             let f = model.fn_facts(id);
@@ -164,7 +170,7 @@ impl Rule for GlobalMutableState {
                 for w in statefulness::writes(f, cat) {
                     let Root::Path(p, _) = &w.root else { continue };
                     let Some(c) = static_of(p) else { continue };
-                    if matches!(model.context(id, w.scope), ExecContext::Startup) {
+                    if at_startup(id, w.scope) {
                         continue;
                     }
                     let cand = &candidates[c];
@@ -201,7 +207,7 @@ impl Rule for GlobalMutableState {
                     };
                     let Some(c) = static_of(p) else { continue };
                     if candidates[c].facts.kind != StaticKind::ThreadLocal
-                        || matches!(model.context(id, call.scope), ExecContext::Startup)
+                        || at_startup(id, call.scope)
                     {
                         continue;
                     }
@@ -231,6 +237,55 @@ impl Rule for GlobalMutableState {
             if let Some(first) = ws.first() {
                 out.push(state_finding(cx, c, first, ws.len()));
             }
+        }
+    }
+}
+
+/// Sync fns that only start-up code calls (directly or through other such fns), and that
+/// are never used as a value (a fn handed to a router or a thread is not start-up code).
+fn startup_only_fns(model: &crate::model::CrateModel<'_>) -> std::collections::HashSet<FnId> {
+    let n = model.fns.len();
+    let mut callers: Vec<Vec<(FnId, usize)>> = vec![Vec::new(); n];
+    let mut as_value = vec![false; n];
+    for id in 0..n {
+        let f = model.fn_facts(id);
+        for (ci, c) in f.calls.iter().enumerate() {
+            if let crate::model::CallTarget::Local(callee) = model.call_target(id, ci) {
+                callers[*callee].push((id, c.scope));
+            }
+        }
+        for r in f.refs.iter().filter(|r| !r.is_local) {
+            for res in model.resolve_in_fn(id, &r.path) {
+                if let Resolved::Local { target, path } = res {
+                    if let Some(callee) = model.local_fn(target, &path) {
+                        as_value[callee] = true;
+                    }
+                }
+            }
+        }
+    }
+    let mut out = std::collections::HashSet::new();
+    loop {
+        let mut changed = false;
+        for id in 0..n {
+            if out.contains(&id) || as_value[id] || callers[id].is_empty() {
+                continue;
+            }
+            let f = model.fn_facts(id);
+            if f.is_async || f.attrs.is_entry || f.attrs.executor_handler.is_some() {
+                continue;
+            }
+            let only_startup = callers[id].iter().all(|&(c, scope)| {
+                matches!(model.context(c, scope), ExecContext::Startup)
+                    || (out.contains(&c) && matches!(model.context(c, scope), ExecContext::Sync))
+            });
+            if only_startup {
+                out.insert(id);
+                changed = true;
+            }
+        }
+        if !changed {
+            return out;
         }
     }
 }
