@@ -63,6 +63,20 @@ impl<'f> Flow<'f> {
             .find(|l| l.name == name && l.after_call <= at)
     }
 
+    /// Like [`Flow::binding`], among the first `lets` bindings only; with its index.
+    pub fn binding_among(
+        &self,
+        name: &str,
+        at: usize,
+        lets: usize,
+    ) -> Option<(usize, &'f LetFacts)> {
+        self.f.lets[..lets.min(self.f.lets.len())]
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, l)| l.name == name && l.after_call <= at)
+    }
+
     /// The index of the parameter that binds `name`.
     pub fn param_index(&self, name: &str) -> Option<usize> {
         self.f
@@ -113,20 +127,22 @@ impl<'f> Flow<'f> {
     ) {
         let mut seen_calls = HashSet::new();
         let mut seen_lets = HashSet::new();
-        let mut work: Vec<(&'f Operand, usize)> = vec![(op, at)];
+        // Each item: the operand, the calls recorded before it, and how many `let`s can be
+        // its bindings (a `let x = x.trim()` value sees only the lets before it).
+        let mut work: Vec<(&'f Operand, usize, usize)> = vec![(op, at, self.f.lets.len())];
         let mut steps = 0;
-        while let Some((op, at)) = work.pop() {
+        while let Some((op, at, lets)) = work.pop() {
             steps += 1;
             if steps > MAX_STEPS {
                 emit(Origin::Unknown, None);
                 break;
             }
             match op {
-                Operand::Local(name) => match self.binding(name, at) {
-                    Some(l) => {
+                Operand::Local(name) => match self.binding_among(name, at, lets) {
+                    Some((li, l)) => {
                         let key = l as *const LetFacts as usize;
                         if seen_lets.insert(key) {
-                            work.push((&l.value, l.after_call));
+                            work.push((&l.value, l.after_call, li));
                         }
                     }
                     None => match self.param_index(name) {
@@ -134,11 +150,13 @@ impl<'f> Flow<'f> {
                         None => emit(Origin::Unknown, None),
                     },
                 },
-                Operand::Field(base, _) => work.push((base, at)),
+                Operand::Field(base, _) => work.push((base, at, lets)),
                 Operand::Tuple(xs) | Operand::Array(xs) => {
-                    work.extend(xs.iter().map(|x| (x, at)));
+                    work.extend(xs.iter().map(|x| (x, at, lets)));
                 }
-                Operand::Struct(_, fields) => work.extend(fields.iter().map(|(_, x)| (x, at))),
+                Operand::Struct(_, fields) => {
+                    work.extend(fields.iter().map(|(_, x)| (x, at, lets)))
+                }
                 Operand::Call(i) => {
                     let i = *i;
                     if !seen_calls.insert(i) {
@@ -151,17 +169,17 @@ impl<'f> Flow<'f> {
                     let t = through(i, call);
                     if matches!(t, Through::Receiver | Through::Both) {
                         if let Some(r) = &call.receiver {
-                            work.push((r, i));
+                            work.push((r, i, lets));
                         }
                     }
                     if matches!(t, Through::Args | Through::Both) {
-                        work.extend(call.args.iter().map(|a| (a, i)));
+                        work.extend(call.args.iter().map(|a| (a, i, lets)));
                     }
                 }
                 Operand::Macro(i) => {
                     emit(Origin::Macro(*i), None);
                     if let Some(m) = self.f.macros.get(*i) {
-                        work.extend(m.args.iter().map(|a| (a, m.after_call)));
+                        work.extend(m.args.iter().map(|a| (a, m.after_call, lets)));
                     }
                 }
                 Operand::Closure(s) => emit(Origin::Closure(*s), None),
@@ -266,6 +284,22 @@ mod tests {
         assert!(flow
             .string_literals(arg, read, &|_, _| Through::Nothing)
             .is_empty());
+    }
+
+    #[test]
+    fn shadowing_lets_see_the_binding_before_them() {
+        let f = fn_facts(
+            r#"async fn h(req: Request) {
+                let file = req.file("f");
+                if let Some(file) = file {
+                    std::fs::copy(file.path(), "x");
+                }
+            }"#,
+        );
+        let flow = Flow::new(&f);
+        let copy = call_named(&f, "copy");
+        let origins = flow.origins(&f.calls[copy].args[0], copy, &|_, _| Through::Both);
+        assert!(origins.contains(&Origin::Param(0)), "{origins:?}");
     }
 
     #[test]

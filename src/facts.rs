@@ -36,6 +36,8 @@ pub struct ModuleFacts {
     pub items: Vec<String>,
     /// `type Name = path::To<..>;` aliases, by the aliased path as written.
     pub aliases: Vec<(String, Vec<String>)>,
+    /// `type Name = ..;` aliases with the full aliased type (`type Db = Arc<Mutex<Vec<T>>>`).
+    pub type_aliases: Vec<(String, TypeName)>,
     /// Structs with named fields whose types name a path (`pool: DbPool`).
     pub structs: Vec<StructFacts>,
     /// `static`s, `lazy_static!` and `thread_local!` items.
@@ -637,6 +639,11 @@ impl ItemWalker<'_> {
             syn::Item::Enum(e) => self.facts.modules[m].items.push(unraw(&e.ident)),
             syn::Item::Type(t) => {
                 self.facts.modules[m].items.push(unraw(&t.ident));
+                if let Some(full) = summary::type_name(&t.ty) {
+                    self.facts.modules[m]
+                        .type_aliases
+                        .push((unraw(&t.ident), full));
+                }
                 if let Some(TypeExpr::Named(target)) = type_expr_of_type(&t.ty) {
                     self.facts.modules[m]
                         .aliases

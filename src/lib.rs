@@ -7,6 +7,7 @@
 
 pub mod baseline;
 pub mod catalog;
+pub mod catalogs;
 pub mod cli;
 pub mod config;
 pub mod dataflow;
@@ -23,6 +24,7 @@ pub mod report;
 pub mod routes;
 pub mod rules;
 pub mod source;
+pub mod statefulness;
 pub mod summary;
 pub mod suppress;
 

@@ -182,6 +182,11 @@ impl<'a> CrateModel<'a> {
         &self.contexts[id][scope]
     }
 
+    /// The target (lib, bin...) a file belongs to.
+    pub fn file_target(&self, file: usize) -> usize {
+        self.file_target.get(file).copied().unwrap_or(0)
+    }
+
     /// The file imports from crate `name` (any `use name::...`).
     pub fn file_imports_crate(&self, file: usize, name: &str) -> bool {
         self.krate.files[file]
@@ -1174,6 +1179,22 @@ mod tests {
         assert!(
             matches!(first_call(&m, "c"), CallTarget::Extern(p) if p[0] == segs("tokio::fs::read"))
         );
+    }
+
+    #[test]
+    fn a_fn_named_like_a_crate_does_not_capture_its_paths() {
+        // rocket's idiom: `use rocket::State;` next to `#[launch] fn rocket()`.
+        let k = krate(&[(
+            "",
+            "use rocket::State;\nfn rocket() {}\nfn a() { State::get(); rocket(); }",
+        )]);
+        let cat = catalog();
+        let m = CrateModel::build(&k, &cat);
+        assert!(
+            matches!(first_call(&m, "a"), CallTarget::Extern(p) if p[0] == segs("rocket::State::get"))
+        );
+        let a = fn_id(&m, "a");
+        assert!(matches!(m.call_target(a, 1), CallTarget::Local(id) if *id == fn_id(&m, "rocket")));
     }
 
     #[test]

@@ -8,6 +8,9 @@ use crate::model::CrateModel;
 
 pub mod blocking_in_async;
 pub mod file_logging;
+pub mod global_mutable_state;
+pub mod in_memory_app_state;
+pub mod local_session_store;
 pub mod logging_catalog;
 pub mod missing_compression;
 pub mod missing_graceful_shutdown;
@@ -19,6 +22,7 @@ pub mod request_input;
 pub mod servers_catalog;
 pub mod static_file_per_request;
 pub mod unauthenticated_ops_route;
+pub mod upload_to_local_disk;
 
 /// A rule's metadata. `docs` is the rule's doc comment (`## What it does` ...).
 #[derive(Debug)]
@@ -101,6 +105,9 @@ pub fn all() -> &'static [&'static dyn Rule] {
     &[
         &blocking_in_async::BlockingInAsync,
         &file_logging::FileLogging,
+        &global_mutable_state::GlobalMutableState,
+        &in_memory_app_state::InMemoryAppState,
+        &local_session_store::LocalSessionStore,
         &missing_compression::MissingCompression,
         &missing_graceful_shutdown::MissingGracefulShutdown,
         &missing_panic_handler::MissingPanicHandler,
@@ -108,6 +115,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &print_in_handler::PrintInHandler,
         &static_file_per_request::StaticFilePerRequest,
         &unauthenticated_ops_route::UnauthenticatedOpsRoute,
+        &upload_to_local_disk::UploadToLocalDisk,
     ]
 }
 

@@ -26,7 +26,7 @@ struct Data {
 }
 
 #[derive(Clone)]
-pub struct Store {
+pub struct Store { // expect: in-memory-app-state
     data: Arc<RwLock<Data>>,
     dir: PathBuf,
 }
