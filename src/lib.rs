@@ -21,6 +21,7 @@ pub mod load;
 pub mod model;
 pub mod parse;
 pub mod report;
+pub mod request_code;
 pub mod routes;
 pub mod rules;
 pub mod source;

@@ -1,10 +1,10 @@
 use crate::catalog::PathPattern;
+use crate::catalogs::logging::LoggingCatalog;
 use crate::dataflow::{Flow, Origin, Through};
 use crate::facts::{Callee, FnFacts};
 use crate::finding::{Finding, Level, Note};
 use crate::model::{CrateModel, FnId};
-use crate::rules::logging_catalog::LoggingCatalog;
-use crate::rules::per_request::{call_paths, chain_root_paths, is_test_fn, is_web_service};
+use crate::request_code::{call_paths, chain_root_paths, is_test_fn, is_web_service};
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};
 
 declare_rule! {

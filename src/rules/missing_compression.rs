@@ -1,7 +1,7 @@
+use crate::catalogs::servers::ServersCatalog;
 use crate::finding::{Finding, Level, Note};
+use crate::request_code::is_test_fn;
 use crate::routes::{Framework, LayerKind};
-use crate::rules::per_request::is_test_fn;
-use crate::rules::servers_catalog::ServersCatalog;
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};
 
 declare_rule! {

@@ -1,11 +1,11 @@
 use crate::catalog::PathPattern;
+use crate::catalogs::servers::{PathEntry, ServersCatalog};
 use crate::dataflow::{Flow, Origin, Through};
 use crate::facts::{Callee, ScopeKind};
 use crate::finding::{Finding, Level, Note};
 use crate::model::{CallTarget, CrateModel, FnId, Resolved};
+use crate::request_code::{call_paths, is_test_fn};
 use crate::routes::{Framework, Server};
-use crate::rules::per_request::{call_paths, is_test_fn};
-use crate::rules::servers_catalog::{PathEntry, ServersCatalog};
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};
 use crate::source::Range;
 use crate::summary::Operand;
@@ -583,7 +583,7 @@ mod tests {
 
     #[test]
     fn builtin_catalog_parses() {
-        let c = ServersCatalog::from_toml(crate::rules::servers_catalog::SERVERS_TOML).unwrap();
+        let c = ServersCatalog::from_toml(crate::catalogs::servers::SERVERS_TOML).unwrap();
         assert!(!c.sigterm.is_empty() && !c.ctrl_c.is_empty());
         assert!(c
             .graceful(Framework::Axum, "with_graceful_shutdown")

@@ -1,11 +1,11 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::catalogs::request_input::{Framework, RequestCatalog, SourceKind};
 use crate::dataflow::{Flow, Origin, Through};
 use crate::facts::{CallSite, Callee, FnFacts};
 use crate::finding::{Finding, Level, Note};
 use crate::model::{CallTarget, CrateModel, ExecContext, FnId, Resolved};
-use crate::rules::request_input::{Framework, RequestCatalog, SourceKind};
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};
 use crate::source::Range;
 use crate::summary::{Operand, TypeName};

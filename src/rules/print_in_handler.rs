@@ -1,10 +1,10 @@
 use std::collections::HashMap;
 
+use crate::catalogs::logging::{LoggingCatalog, PrintMacro};
 use crate::facts::MacroSite;
 use crate::finding::{Finding, Level, Note};
 use crate::model::{CrateModel, ExecContext, FnId, Resolved};
-use crate::rules::logging_catalog::{LoggingCatalog, PrintMacro};
-use crate::rules::per_request::{
+use crate::request_code::{
     call_path_note, is_test_fn, sync_local_callee, targets_defining, HelperSearch, RequestCode,
 };
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};

@@ -6,7 +6,7 @@ use crate::catalog::PathPattern;
 use crate::dataflow::{Flow, Origin, Through};
 use crate::finding::{Finding, Level, Note};
 use crate::model::{CrateModel, ExecContext, FnId};
-use crate::rules::per_request::{
+use crate::request_code::{
     call_path_note, call_paths, is_test_fn, sync_local_callee, HelperSearch, RequestCode,
 };
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};

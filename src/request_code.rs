@@ -1,6 +1,7 @@
-//! "Code that runs per request", shared by the production-practice rules until the route
-//! model can name each mounted handler: async code that is not start-up code, sync handlers
-//! a framework runs on the executor, handler closures written inside start-up code, and the
+//! "Code that runs per request", shared by the handler-level rules: the handlers of the
+//! routes the route model mounts (fns and closures) and the async crate fns they call; when a
+//! router or handler cannot be read, async code that is not start-up code, sync handlers a
+//! framework runs on the executor and handler closures written inside start-up code; and the
 //! sync crate-local helpers they call.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -153,7 +154,7 @@ fn depends_on_web_framework(model: &CrateModel<'_>) -> bool {
     let Some(manifest) = &model.krate.manifest else {
         return false;
     };
-    let frameworks = &crate::rules::servers_catalog::ServersCatalog::builtin().web_frameworks;
+    let frameworks = &crate::catalogs::servers::ServersCatalog::builtin().web_frameworks;
     ["dependencies"].iter().any(|section| {
         manifest
             .get(*section)
@@ -171,7 +172,7 @@ fn depends_on_web_framework(model: &CrateModel<'_>) -> bool {
 /// (`rules/servers.toml` `wiring`).
 fn wiring_fns(model: &CrateModel<'_>) -> HashSet<FnId> {
     let patterns: Vec<crate::catalog::PathPattern> =
-        crate::rules::servers_catalog::ServersCatalog::builtin()
+        crate::catalogs::servers::ServersCatalog::builtin()
             .wiring
             .iter()
             .map(|p| crate::catalog::PathPattern::parse(p))
