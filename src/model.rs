@@ -105,6 +105,8 @@ pub struct CrateModel<'a> {
     escape_wrappers: HashMap<FnId, String>,
     /// The routes and servers, built on first use (see [`CrateModel::routes`]).
     route_table: std::cell::OnceCell<crate::routes::RouteTable>,
+    /// The code that runs per request, built on first use (see [`CrateModel::request_code`]).
+    request_code: std::cell::OnceCell<crate::request_code::RequestCode>,
 }
 
 impl<'a> CrateModel<'a> {
@@ -137,6 +139,7 @@ impl<'a> CrateModel<'a> {
             contexts: Vec::new(),
             escape_wrappers: HashMap::new(),
             route_table: std::cell::OnceCell::new(),
+            request_code: std::cell::OnceCell::new(),
         };
         model.index();
         model.resolve_calls();
@@ -148,6 +151,13 @@ impl<'a> CrateModel<'a> {
     /// Every route and server of the crate (built once, on first use).
     pub fn routes(&self) -> &crate::routes::RouteTable {
         self.route_table.get_or_init(|| crate::routes::build(self))
+    }
+
+    /// The code that runs per request: mounted handlers and what they call (built once, on
+    /// first use, from the route table).
+    pub fn request_code(&self) -> &crate::request_code::RequestCode {
+        self.request_code
+            .get_or_init(|| crate::request_code::RequestCode::of(self))
     }
 
     pub fn file(&self, f: usize) -> &'a ParsedFile {

@@ -5,7 +5,7 @@ use crate::catalogs::state::StateCatalog;
 use crate::dataflow::{Flow, Origin, Through};
 use crate::facts::{Callee, FnFacts, ScopeKind};
 use crate::finding::{Finding, Level, Note};
-use crate::model::{CallTarget, CrateModel, ExecContext, FnId, Resolved};
+use crate::model::{CallTarget, CrateModel, FnId, Resolved};
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};
 use crate::source::Range;
 use crate::statefulness::{self, Holds, Mutable, Root, TypeIndex};
@@ -130,6 +130,7 @@ impl Rule for InMemoryAppState {
         let model = cx.model;
         let cat = StateCatalog::builtin();
         let index = TypeIndex::new(model);
+        let request = model.request_code();
         let mut groups: BTreeMap<String, Group> = BTreeMap::new();
         for id in 0..model.fns.len() {
             let f = model.fn_facts(id);
@@ -137,7 +138,9 @@ impl Rule for InMemoryAppState {
                 continue;
             }
             per_worker_state(cx, cat, id, out);
-            if matches!(model.context(id, 0), ExecContext::Startup) {
+            // Handlers of mounted routes and the async fns they call (dead handlers get no
+            // findings); start-up code is not request code.
+            if request.context(model, id, 0).is_none() {
                 continue;
             }
             let target = model.fns[id].target;

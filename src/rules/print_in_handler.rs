@@ -5,7 +5,7 @@ use crate::facts::MacroSite;
 use crate::finding::{Finding, Level, Note};
 use crate::model::{CrateModel, ExecContext, FnId, Resolved};
 use crate::request_code::{
-    call_path_note, is_test_fn, sync_local_callee, targets_defining, HelperSearch, RequestCode,
+    call_path_note, is_test_fn, sync_local_callee, targets_defining, HelperSearch,
 };
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};
 
@@ -74,7 +74,7 @@ impl Rule for PrintInHandler {
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let model = cx.model;
-        let request_code = RequestCode::of(model);
+        let request_code = model.request_code();
         let catalog = LoggingCatalog::builtin();
         let own_macros: HashMap<&str, Vec<usize>> = catalog
             .print

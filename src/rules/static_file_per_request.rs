@@ -7,7 +7,7 @@ use crate::dataflow::{Flow, Origin, Through};
 use crate::finding::{Finding, Level, Note};
 use crate::model::{CrateModel, ExecContext, FnId};
 use crate::request_code::{
-    call_path_note, call_paths, is_test_fn, sync_local_callee, HelperSearch, RequestCode,
+    call_path_note, call_paths, is_test_fn, sync_local_callee, HelperSearch,
 };
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};
 use crate::source::Range;
@@ -152,7 +152,7 @@ impl Rule for StaticFilePerRequest {
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let model = cx.model;
-        let request_code = RequestCode::of(model);
+        let request_code = model.request_code();
         let catalog = StaticFilesCatalog::builtin();
         let mut helpers = HelperSearch::new(|id: FnId| {
             let f = model.fn_facts(id);

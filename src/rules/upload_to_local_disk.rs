@@ -2,7 +2,7 @@ use crate::catalogs::uploads::UploadCatalog;
 use crate::dataflow::{Flow, Origin, Through};
 use crate::facts::Callee;
 use crate::finding::{Finding, Level, Note};
-use crate::model::{CallTarget, CrateModel, ExecContext, FnId, Resolved};
+use crate::model::{CallTarget, CrateModel, FnId, Resolved};
 use crate::rules::{declare_rule, Rule, RuleContext, RuleMeta};
 use crate::source::Range;
 use crate::statefulness::TypeIndex;
@@ -105,12 +105,15 @@ impl Rule for UploadToLocalDisk {
         let model = cx.model;
         let cat = UploadCatalog::builtin();
         let index = TypeIndex::new(model);
+        let request = model.request_code();
         let mut receives_uploads = false;
         for id in 0..model.fns.len() {
             if !cx.include_tests && is_test_fn(model, id) {
                 continue;
             }
-            if matches!(model.context(id, 0), ExecContext::Startup) {
+            // Handlers of mounted routes and the async fns they call (dead handlers get no
+            // findings); start-up code is not request code.
+            if request.context(model, id, 0).is_none() {
                 continue;
             }
             let sources = sources(model, &index, cat, id);
