@@ -1028,6 +1028,11 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
             if ix.is_range && matches!(&ix.index, Operand::Tuple(b) if b.is_empty()) {
                 continue;
             }
+            // A constant index into a fixed-size array never panics at run time: rustc
+            // rejects an out-of-bounds one (`page_cursors[0]` on a crate fn's `[T; 5]`).
+            if matches!(ix.index, Operand::Lit(_)) && self.is_fixed_array(&ix.base, ix.after_call) {
+                continue;
+            }
             let base = self.derived(&ix.base, ix.after_call);
             let index = self.derived(&ix.index, ix.after_call);
             if let Some((p, what)) = &base {
@@ -1070,6 +1075,38 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
                 }
             }
         }
+    }
+
+    /// `op` is an array literal or the result of a crate fn that returns an array by value.
+    fn is_fixed_array(&self, op: &Operand, at: usize) -> bool {
+        let mut op = op;
+        let mut at = at;
+        for _ in 0..32 {
+            match op {
+                Operand::Local(name) => match self.flow.binding(name, at) {
+                    Some(l) => {
+                        op = &l.value;
+                        at = l.after_call;
+                    }
+                    None => return false,
+                },
+                Operand::Array(_) => return true,
+                Operand::Call(i) => {
+                    return match self.an.model.call_target(self.id, *i) {
+                        CallTarget::Local(callee) => self
+                            .an
+                            .model
+                            .fn_facts(*callee)
+                            .ret_type
+                            .as_ref()
+                            .is_some_and(|t| t.last() == "[]" && !t.is_ref),
+                        _ => false,
+                    }
+                }
+                _ => return false,
+            }
+        }
+        false
     }
 
     /// The call worth naming in a message about a panic on `recv`: `parse()` in
