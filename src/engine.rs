@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::cache::Cache;
 use crate::catalog::{BlockingCatalog, FnEntry};
 use crate::config::{self, Config, RuleSetting};
 use crate::discover::{self, DiscoverOptions};
@@ -33,6 +34,9 @@ pub struct Options {
     pub config: Option<PathBuf>,
     /// Benchmark baseline: discover, read and parse every file, run no rule.
     pub parse_only: bool,
+    /// Use the incremental cache (src/cache.rs); never with `parse_only`. Off by default
+    /// for library callers; the CLI turns it on unless `--no-cache`.
+    pub cache: bool,
 }
 
 /// The result of a run.
@@ -146,6 +150,9 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
         } else {
             parse::Depth::Full
         },
+        cache: (opts.cache && !opts.parse_only)
+            .then(|| Cache::for_root(&discovery.config_root))
+            .flatten(),
     };
 
     let pool = rayon::ThreadPoolBuilder::new()

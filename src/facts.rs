@@ -2,7 +2,10 @@
 //! its syntax tree on the thread that parsed it. Nothing here resolves names across files;
 //! paths are recorded as written and resolved later by the crate model.
 
+use std::borrow::Cow;
+
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
+use serde::{Deserialize, Serialize};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
@@ -14,7 +17,7 @@ use crate::source::Range;
 pub type ModPath = Vec<String>;
 
 /// Everything extracted from one file.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct FileFacts {
     /// The file's own module first, then its inline modules.
     pub modules: Vec<ModuleFacts>,
@@ -25,7 +28,7 @@ pub struct FileFacts {
     pub imported_roots: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ModuleFacts {
     pub path: ModPath,
     pub imports: Vec<Import>,
@@ -39,7 +42,7 @@ pub struct ModuleFacts {
 }
 
 /// One name brought into scope by a `use` item.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Import {
     /// Local name (`fs` for `use std::fs;`, `sfs` for `use std::fs as sfs;`); empty for globs.
     pub name: String,
@@ -51,13 +54,13 @@ pub struct Import {
 }
 
 /// A struct's named fields whose types are paths, as written.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct StructFacts {
     pub name: String,
     pub fields: Vec<(String, Vec<String>)>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ChildMod {
     pub name: String,
     /// Module path of the declaring module (the file's module plus inline modules).
@@ -74,7 +77,7 @@ pub struct ChildMod {
 }
 
 /// A type as far as a purely syntactic reading can tell.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TypeExpr {
     /// A type named by a path as written (`File`, `std::fs::File`, `Self`).
     Named(Vec<String>),
@@ -91,7 +94,7 @@ pub enum TypeExpr {
 
 /// What kind of lexical scope a call sits in; the crate model turns this into an execution
 /// context (async, sync, startup, escaped).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ScopeKind {
     /// The fn body itself.
     FnBody,
@@ -104,13 +107,13 @@ pub enum ScopeKind {
     },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Scope {
     pub kind: ScopeKind,
     pub parent: Option<usize>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Callee {
     /// `a::b::c(..)` as written.
     Path(Vec<String>),
@@ -124,7 +127,7 @@ pub enum Callee {
     },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CallSite {
     pub callee: Callee,
     /// The callee path, or the method name.
@@ -139,7 +142,7 @@ pub struct CallSite {
 }
 
 /// A path used as a value (`get(list_todos)`, `spawn_blocking(load)`), possibly a fn.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ValueRef {
     pub path: Vec<String>,
     pub range: Range,
@@ -150,7 +153,7 @@ pub struct ValueRef {
     pub is_local: bool,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct FnAttrs {
     /// `#[test]`, `#[tokio::test]`, inside `#[cfg(test)]`...
     pub is_test: bool,
@@ -158,10 +161,10 @@ pub struct FnAttrs {
     pub is_entry: bool,
     /// A framework calls this fn on the executor even if it is sync (rocket routes, poem and
     /// salvo `#[handler]`): says which, for messages.
-    pub executor_handler: Option<&'static str>,
+    pub executor_handler: Option<Cow<'static, str>>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FnFacts {
     pub name: String,
     pub module: ModPath,
@@ -313,14 +316,16 @@ fn fn_attrs(attrs: &[syn::Attribute], name: &str, is_async: bool, in_test: bool)
             "main" if segs.len() > 1 => out.is_entry = true,
             "launch" => out.is_entry = true,
             "handler" | "endpoint" => {
-                out.executor_handler =
-                    Some("a `#[handler]`, which poem and salvo call inline on the async executor")
+                out.executor_handler = Some(
+                    "a `#[handler]`, which poem and salvo call inline on the async executor".into(),
+                )
             }
             l if ROUTE_ATTRS.contains(&l) && !is_async => {
                 // actix-web requires async handlers; a sync fn with a route attribute is a
                 // rocket route, which rocket calls inline on the executor.
                 out.executor_handler = Some(
-                    "a rocket route, and rocket calls sync routes inline on the async executor",
+                    "a rocket route, and rocket calls sync routes inline on the async executor"
+                        .into(),
                 );
             }
             _ => {}

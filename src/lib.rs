@@ -5,6 +5,7 @@
 //! findings → [`suppress`] → [`report`]. [`engine`] runs that pipeline; the binary in
 //! `main.rs` is a thin CLI over it.
 
+pub mod cache;
 pub mod catalog;
 pub mod cli;
 pub mod config;

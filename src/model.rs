@@ -978,7 +978,7 @@ impl<'a> CrateModel<'a> {
                         ExecContext::Startup
                     } else if f.is_async {
                         ExecContext::Async(format!("`{}` is an `async fn`", f.name))
-                    } else if let Some(kind) = f.attrs.executor_handler {
+                    } else if let Some(kind) = &f.attrs.executor_handler {
                         ExecContext::Async(format!("`{}` is {kind}", f.name))
                     } else if executor_run.contains(&id) {
                         ExecContext::Async(format!(

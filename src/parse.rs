@@ -65,13 +65,22 @@ pub fn parse_file(
     max_bytes: u64,
     depth: Depth,
 ) -> ParsedFile {
+    match read_text(path, module, max_bytes) {
+        Ok(text) => parse_text(path, module, is_test, text, depth),
+        Err(failed) => *failed,
+    }
+}
+
+/// Reads and decodes a file (without its BOM); a file that is too large, unreadable or not
+/// UTF-8 comes back as the failed [`ParsedFile`] to report.
+pub fn read_text(path: &Path, module: &ModPath, max_bytes: u64) -> Result<String, Box<ParsedFile>> {
     let start = Range {
         start: Position { line: 1, column: 1 },
         end: Position { line: 1, column: 1 },
     };
     match std::fs::metadata(path) {
         Ok(m) if m.len() > max_bytes => {
-            return ParsedFile::failed(
+            return Err(Box::new(ParsedFile::failed(
                 path,
                 module,
                 String::new(),
@@ -84,14 +93,14 @@ pub fn parse_file(
                         max_bytes
                     ),
                 },
-            )
+            )))
         }
         _ => {}
     }
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            return ParsedFile::failed(
+            return Err(Box::new(ParsedFile::failed(
                 path,
                 module,
                 String::new(),
@@ -100,7 +109,7 @@ pub fn parse_file(
                     range: start,
                     message: format!("cannot read file: {e}"),
                 },
-            )
+            )))
         }
     };
     let mut text = match String::from_utf8(bytes) {
@@ -112,7 +121,7 @@ pub fn parse_file(
             let line = prefix.matches('\n').count() as u32 + 1;
             let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
             let pos = Position { line, column };
-            return ParsedFile::failed(
+            return Err(Box::new(ParsedFile::failed(
                 path,
                 module,
                 String::from_utf8_lossy(&bytes).into_owned(),
@@ -121,21 +130,22 @@ pub fn parse_file(
                     range: Range { start: pos, end: pos },
                     message: format!("file is not valid UTF-8 (first invalid byte at line {line}, column {column})"),
                 },
-            );
+            )));
         }
     };
     if let Some(stripped) = text.strip_prefix('\u{feff}') {
         text = stripped.to_string();
     }
-    parse_source_with(path, module, is_test, text, depth)
+    Ok(text)
 }
 
 /// Parses a file's text (already read and decoded) and extracts its facts.
 pub fn parse_source(path: &Path, module: &ModPath, is_test: bool, text: String) -> ParsedFile {
-    parse_source_with(path, module, is_test, text, Depth::Full)
+    parse_text(path, module, is_test, text, Depth::Full)
 }
 
-fn parse_source_with(
+/// Parses a decoded text and extracts its facts at the given depth.
+pub fn parse_text(
     path: &Path,
     module: &ModPath,
     is_test: bool,

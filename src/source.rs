@@ -3,18 +3,23 @@
 //! proc-macro2's span table is thread-local, so spans are turned into [`Position`]s on
 //! the thread that parsed the file, and nothing downstream ever sees a `Span`.
 
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A 1-based line and a 1-based column counted in characters (not bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Position {
     pub line: u32,
     pub column: u32,
 }
 
 /// A half-open range of positions in one file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Range {
     pub start: Position,
     pub end: Position,
