@@ -154,7 +154,7 @@ pub fn parse_text(
 ) -> ParsedFile {
     fault_injection(path);
     let suppressions = suppress::scan(&text);
-    let result = match nesting_check(&text).and_then(|()| syn::parse_file(&text)) {
+    let result = match parse_syntax(&text) {
         Ok(file) => {
             let file_is_test = is_test || facts::has_cfg_test(&file.attrs);
             let facts = match depth {
@@ -206,20 +206,32 @@ fn fault_injection(path: &Path) {
     }
 }
 
+/// `syn::parse_file`, lexing the text once for both the nesting check and syn (lexing is
+/// about a fifth of parsing). A file starting with `#!` goes through `syn::parse_file`
+/// itself, which knows a shebang line from an inner attribute.
+fn parse_syntax(text: &str) -> syn::Result<syn::File> {
+    let content = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if content.starts_with("#!") {
+        if let Ok(tokens) = content.parse::<proc_macro2::TokenStream>() {
+            nesting_check(tokens)?;
+        }
+        return syn::parse_file(text);
+    }
+    let tokens: proc_macro2::TokenStream = content.parse()?;
+    nesting_check(tokens.clone())?;
+    syn::parse2(tokens)
+}
+
 /// Deepest syntactic nesting parsed. `syn` recurses once per level with no limit of its own,
 /// and a stack overflow aborts the whole process, so deeper files are a parse error.
 pub const MAX_NESTING: usize = 12_000;
 
 /// An upper bound on how deep `syn` (and the macro-body parsing in `facts`) will recurse on
-/// `text`, computed without recursion: bracket groups, plus what nests without brackets:
+/// `tokens`, computed without recursion: bracket groups, plus what nests without brackets:
 /// unclosed `<`, prefix operators (`&`, `*`, `!`, `-`, `|`, `.` where no operand precedes),
 /// assignments and `return`-like keywords (the last two per `,`/`;`-separated segment).
-fn nesting_check(text: &str) -> syn::Result<()> {
-    use proc_macro2::{Spacing, TokenStream, TokenTree};
-    let Ok(tokens) = text.parse::<TokenStream>() else {
-        // Lexing errors are reported by `syn::parse_file` itself.
-        return Ok(());
-    };
+fn nesting_check(tokens: proc_macro2::TokenStream) -> syn::Result<()> {
+    use proc_macro2::{Spacing, TokenTree};
     let too_deep = |span| {
         syn::Error::new(
             span,
