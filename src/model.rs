@@ -4,7 +4,7 @@
 //! call?" (across files and targets of a package) and "does this code run on the async
 //! executor?" (async context, escapes, startup code).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::path::Path;
 
 use crate::catalog::{BlockingCatalog, Returns};
