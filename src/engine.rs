@@ -46,6 +46,8 @@ pub struct Outcome {
     /// Texts of the files that have findings, for rendering snippets.
     pub sources: HashMap<PathBuf, Arc<SourceText>>,
     pub files: usize,
+    /// Every analysed file, sorted (for benchmarks and tools that need the file list).
+    pub paths: Vec<PathBuf>,
     pub parse_errors: usize,
     /// Internal errors or manifest problems: the exit code is 2 whatever the findings.
     pub engine_errors: usize,
@@ -247,6 +249,7 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
         }
     }
     outcome.files = files.len();
+    outcome.paths = files.into_iter().collect();
     if let Some(focus) = &discovery.focus {
         kept.retain(|f| focus.contains(&f.path));
     }
