@@ -4,8 +4,8 @@
 # and warm); ast-grep with equivalent pattern rules on the same files.
 #   usage: scripts/bench.sh [CORPUS_DIR]     (default: target/corpus, built if missing)
 # Environment: RUNS (timed runs per row, default 3), SETS (default "core web"), JOBS
-# (default "1 2"), AST_GREP=0 to skip ast-grep, OUT (where results go, default
-# target/bench). Needs hyperfine, GNU time (/usr/bin/time), python3, and for the side by
+# (default "1 2"), TOOLS (default "lint cache ast-grep": which rows to measure), OUT (where
+# results go, default target/bench; results.tsv is appended to). Needs hyperfine, GNU time (/usr/bin/time), python3, and for the side by
 # side `ast-grep` (pip install ast-grep-cli). Not part of `cargo test`: it needs the corpus.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,8 +40,10 @@ echo "== machine"
   echo "commit: $(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet || echo ' (dirty)')"
 } | tee "$out/machine.txt"
 
+tools=" ${TOOLS:-lint cache ast-grep} "
 results=$out/results.tsv
-printf 'set\ttool\tjobs\twall_median_s\twall_min_s\twall_max_s\tcpu_s\tpeak_rss_mib\tmb_s\tlines_s\truns\n' >"$results"
+[[ -s $results ]] ||
+  printf 'set\ttool\tjobs\twall_median_s\twall_min_s\twall_max_s\tcpu_s\tpeak_rss_mib\tmb_s\tlines_s\truns\n' >"$results"
 
 # One row: hyperfine's median wall time; CPU (user+sys) and peak RSS are medians over the
 # timed runs measured by GNU time around the same command (warm-up runs dropped).
@@ -53,12 +55,14 @@ measure() { # set tool jobs bytes lines command...
   local cmd
   cmd=$(printf '%q ' /usr/bin/time -f '%e %U %S %M' -a -o "$times" "$@")
   hyperfine --style basic --runs "$runs" --warmup 1 -i --export-json "$out/$tag.json" \
+    ${PREPARE:+--prepare "$PREPARE"} \
     --command-name "$tag" "$cmd >/dev/null 2>&1" >/dev/null
   python3 - "$out/$tag.json" "$times" "$set" "$tool" "$j" "$bytes" "$lines" "$runs" >>"$results" <<'PY'
 import json, statistics, sys
 hf, times, set_, tool, j, nbytes, nlines, runs = sys.argv[1:]
 r = json.load(open(hf))["results"][0]
-rows = [list(map(float, l.split())) for l in open(times) if l.strip()][1:]  # drop warm-up
+# GNU time adds a "Command exited with non-zero status N" line before a failing run's.
+rows = [list(map(float, l.split())) for l in open(times) if l[:1].isdigit()][1:]  # drop warm-up
 cpu = statistics.median(u + s for _, u, s, _ in rows)
 rss = statistics.median(m for *_, m in rows) / 1024
 wall = r["median"]
@@ -77,6 +81,7 @@ for set in $sets; do
   lines=$(sed -n 's/.* lines=\([0-9]*\) .*/\1/p' "$out/$set.harness.txt")
   common=(--format json --fail-on never --no-cache)
   for j in $jobs; do
+    [[ $tools == *" lint "* ]] || continue
     measure "$set" parse-only "$j" "$bytes" "$lines" "$bin" "$dir" -j "$j" "${common[@]}" --parse-only
     measure "$set" full "$j" "$bytes" "$lines" "$bin" "$dir" -j "$j" "${common[@]}"
   done
@@ -84,21 +89,14 @@ for set in $sets; do
   # warm = nothing changed since the previous run.
   j=${jobs##* }
   cache=$out/cache-$set
-  cold=(env CARGO_TARGET_DIR="$cache" "$bin" "$dir" -j "$j" --format json --fail-on never)
-  rm -rf "$cache"
-  hyperfine --style basic --runs "$runs" -i --prepare "rm -rf $(printf '%q' "$cache")" \
-    --export-json "$out/${set}_cache-cold.json" "$(printf '%q ' "${cold[@]}") >/dev/null" >/dev/null
-  "${cold[@]}" >/dev/null || true
-  measure "$set" "cache-warm" "$j" "$bytes" "$lines" "${cold[@]}"
-  python3 - "$out/${set}_cache-cold.json" "$set" "$j" "$runs" >>"$results" <<'PY'
-import json, sys
-hf, set_, j, runs = sys.argv[1:]
-r = json.load(open(hf))["results"][0]
-print(f"{set_}\tcache-cold\t{j}\t{r['median']:.2f}\t{r['min']:.2f}\t{r['max']:.2f}\t\t\t\t\t{runs}")
-PY
-  tail -1 "$results"
-  du -sh "$cache" | tee -a "$out/machine.txt"
-  if [[ ${AST_GREP:-1} != 0 ]] && command -v ast-grep >/dev/null; then
+  if [[ $tools == *" cache "* ]]; then
+    cold=(env CARGO_TARGET_DIR="$cache" "$bin" "$dir" -j "$j" --format json --fail-on never)
+    PREPARE="rm -rf $(printf '%q' "$cache")" measure "$set" cache-cold "$j" "$bytes" "$lines" "${cold[@]}"
+    "${cold[@]}" >/dev/null || true
+    measure "$set" cache-warm "$j" "$bytes" "$lines" "${cold[@]}"
+    du -sh "$cache" | tee -a "$out/machine.txt"
+  fi
+  if [[ $tools == *" ast-grep "* ]] && command -v ast-grep >/dev/null; then
     rules=$here/benches/ast-grep/rules.yml
     for j in $jobs; do
       measure "$set" ast-grep "$j" "$bytes" "$lines" \
