@@ -116,6 +116,9 @@ pub struct CheckArgs {
     /// Do not print the elapsed time (for reproducible output)
     #[arg(long)]
     pub no_timing: bool,
+    /// Do not read or write the incremental cache (target/stateless-lint/)
+    #[arg(long)]
+    pub no_cache: bool,
     /// Benchmark baseline: read and parse every file, run no rule
     #[arg(long, hide = true)]
     pub parse_only: bool,
@@ -294,6 +297,7 @@ fn check_command(
         include_tests: args.include_tests,
         config: args.config.clone(),
         parse_only: args.parse_only,
+        cache: !args.no_cache,
     };
     if opts.jobs == Some(0) {
         let _ = writeln!(stderr, "error: --jobs must be at least 1");

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::cache::Cache;
 use crate::catalog::{BlockingCatalog, FnEntry};
 use crate::config::{self, Config, RuleSetting};
 use crate::discover::{self, DiscoverOptions};
@@ -33,6 +34,9 @@ pub struct Options {
     pub config: Option<PathBuf>,
     /// Benchmark baseline: discover, read and parse every file, run no rule.
     pub parse_only: bool,
+    /// Use the incremental cache (src/cache.rs); never with `parse_only`. Off by default
+    /// for library callers; the CLI turns it on unless `--no-cache`.
+    pub cache: bool,
 }
 
 /// The result of a run.
@@ -42,6 +46,8 @@ pub struct Outcome {
     /// Texts of the files that have findings, for rendering snippets.
     pub sources: HashMap<PathBuf, Arc<SourceText>>,
     pub files: usize,
+    /// Every analysed file, sorted (for benchmarks and tools that need the file list).
+    pub paths: Vec<PathBuf>,
     pub parse_errors: usize,
     /// Internal errors or manifest problems: the exit code is 2 whatever the findings.
     pub engine_errors: usize,
@@ -146,6 +152,9 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
         } else {
             parse::Depth::Full
         },
+        cache: (opts.cache && !opts.parse_only)
+            .then(|| Cache::for_root(&discovery.config_root))
+            .flatten(),
     };
 
     let pool = rayon::ThreadPoolBuilder::new()
@@ -240,6 +249,7 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
         }
     }
     outcome.files = files.len();
+    outcome.paths = files.into_iter().collect();
     if let Some(focus) = &discovery.focus {
         kept.retain(|f| focus.contains(&f.path));
     }

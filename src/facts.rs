@@ -2,9 +2,11 @@
 //! its syntax tree on the thread that parsed it. Nothing here resolves names across files;
 //! paths are recorded as written and resolved later by the crate model.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
+use serde::{Deserialize, Serialize};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
@@ -17,7 +19,7 @@ use crate::summary::{self, AttrFact, Operand, TypeName};
 pub type ModPath = Vec<String>;
 
 /// Everything extracted from one file.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct FileFacts {
     /// The file's own module first, then its inline modules.
     pub modules: Vec<ModuleFacts>,
@@ -28,7 +30,7 @@ pub struct FileFacts {
     pub imported_roots: Vec<String>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ModuleFacts {
     pub path: ModPath,
     pub imports: Vec<Import>,
@@ -48,7 +50,7 @@ pub struct ModuleFacts {
 }
 
 /// What kind of item holds a process-wide value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StaticKind {
     Static,
     StaticMut,
@@ -57,7 +59,7 @@ pub enum StaticKind {
 }
 
 /// A process-wide value: `static CACHE: Lazy<Mutex<HashMap<..>>> = ..;`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StaticFacts {
     pub name: String,
     pub kind: StaticKind,
@@ -69,7 +71,7 @@ pub struct StaticFacts {
 }
 
 /// `impl Trait<Args> for SelfTy`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ImplFacts {
     pub trait_path: Vec<String>,
     pub trait_args: Vec<TypeName>,
@@ -78,7 +80,7 @@ pub struct ImplFacts {
 }
 
 /// One name brought into scope by a `use` item.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Import {
     /// Local name (`fs` for `use std::fs;`, `sfs` for `use std::fs as sfs;`); empty for globs.
     pub name: String,
@@ -90,7 +92,7 @@ pub struct Import {
 }
 
 /// A struct's named fields whose types are paths, as written.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct StructFacts {
     pub name: String,
     pub fields: Vec<(String, Vec<String>)>,
@@ -100,7 +102,7 @@ pub struct StructFacts {
     pub range: Range,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ChildMod {
     pub name: String,
     /// Module path of the declaring module (the file's module plus inline modules).
@@ -117,7 +119,7 @@ pub struct ChildMod {
 }
 
 /// A type as far as a purely syntactic reading can tell.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TypeExpr {
     /// A type named by a path as written (`File`, `std::fs::File`, `Self`).
     Named(Vec<String>),
@@ -134,7 +136,7 @@ pub enum TypeExpr {
 
 /// What kind of lexical scope a call sits in; the crate model turns this into an execution
 /// context (async, sync, startup, escaped).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ScopeKind {
     /// The fn body itself.
     FnBody,
@@ -147,7 +149,7 @@ pub enum ScopeKind {
     },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Scope {
     pub kind: ScopeKind,
     pub parent: Option<usize>,
@@ -156,7 +158,7 @@ pub struct Scope {
     pub range: Range,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Callee {
     /// `a::b::c(..)` as written.
     Path(Vec<String>),
@@ -170,7 +172,7 @@ pub enum Callee {
     },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CallSite {
     pub callee: Callee,
     /// The callee path, or the method name.
@@ -191,7 +193,7 @@ pub struct CallSite {
 }
 
 /// `let name = value;` or `name = value;`, in source order.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LetFacts {
     pub name: String,
     pub value: Operand,
@@ -205,7 +207,7 @@ pub struct LetFacts {
 }
 
 /// A macro invocation in a fn body: `println!(..)`, `routes![..]`, `warp::path!(..)`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MacroSite {
     pub path: Vec<String>,
     pub range: Range,
@@ -219,7 +221,7 @@ pub struct MacroSite {
 }
 
 /// `base[index]` or `base[a..b]`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IndexSite {
     pub base: Operand,
     /// The index; for a range (`a[i..j]`), the tuple of its bounds.
@@ -232,7 +234,7 @@ pub struct IndexSite {
 }
 
 /// An assignment to a place that is not a plain local (`state.hits += 1`, `*guard = v`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AssignSite {
     pub target: Operand,
     pub range: Range,
@@ -240,7 +242,7 @@ pub struct AssignSite {
 }
 
 /// A parameter with its type as written and the names its pattern binds.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ParamFacts {
     pub names: Vec<String>,
     pub ty: Option<TypeName>,
@@ -248,7 +250,7 @@ pub struct ParamFacts {
 }
 
 /// A path used as a value (`get(list_todos)`, `spawn_blocking(load)`), possibly a fn.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ValueRef {
     pub path: Vec<String>,
     pub range: Range,
@@ -259,7 +261,7 @@ pub struct ValueRef {
     pub is_local: bool,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct FnAttrs {
     /// `#[test]`, `#[tokio::test]`, inside `#[cfg(test)]`...
     pub is_test: bool,
@@ -267,10 +269,10 @@ pub struct FnAttrs {
     pub is_entry: bool,
     /// A framework calls this fn on the executor even if it is sync (rocket routes, poem and
     /// salvo `#[handler]`): says which, for messages.
-    pub executor_handler: Option<&'static str>,
+    pub executor_handler: Option<Cow<'static, str>>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct FnFacts {
     pub name: String,
     pub module: ModPath,
@@ -435,14 +437,16 @@ fn fn_attrs(attrs: &[syn::Attribute], name: &str, is_async: bool, in_test: bool)
             "main" if segs.len() > 1 => out.is_entry = true,
             "launch" => out.is_entry = true,
             "handler" | "endpoint" => {
-                out.executor_handler =
-                    Some("a `#[handler]`, which poem and salvo call inline on the async executor")
+                out.executor_handler = Some(
+                    "a `#[handler]`, which poem and salvo call inline on the async executor".into(),
+                )
             }
             l if ROUTE_ATTRS.contains(&l) && !is_async => {
                 // actix-web requires async handlers; a sync fn with a route attribute is a
                 // rocket route, which rocket calls inline on the executor.
                 out.executor_handler = Some(
-                    "a rocket route, and rocket calls sync routes inline on the async executor",
+                    "a rocket route, and rocket calls sync routes inline on the async executor"
+                        .into(),
                 );
             }
             _ => {}
@@ -977,7 +981,7 @@ struct BodyWalker {
     nodes: HashMap<(usize, NodeKind), usize>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 enum NodeKind {
     Call,
     Macro,

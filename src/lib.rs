@@ -6,6 +6,7 @@
 //! `main.rs` is a thin CLI over it.
 
 pub mod baseline;
+pub mod cache;
 pub mod catalog;
 pub mod catalogs;
 pub mod cli;

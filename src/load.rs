@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::cache::{self, Cache, Unit};
 use crate::discover::{Discovery, Package, TargetKind};
 use crate::facts::{ChildMod, ModPath};
 use crate::finding::{Finding, Level};
@@ -23,6 +24,8 @@ pub struct LoadOptions {
     pub exclude_root: PathBuf,
     pub max_file_bytes: u64,
     pub depth: parse::Depth,
+    /// The incremental cache, if enabled and usable.
+    pub cache: Option<Cache>,
 }
 
 /// One compilation target (lib, bin...) and the indices of its files in the crate's list.
@@ -111,21 +114,31 @@ pub fn load(discovery: &Discovery, opts: &LoadOptions) -> Vec<LoadedCrate> {
             is_root: true,
         });
     }
+    let units: Vec<Option<Unit>> = match &opts.cache {
+        Some(c) => crates
+            .par_iter()
+            .map(|k| Some(c.unit(k.manifest_path.as_ref().unwrap_or(&k.targets[0].root))))
+            .collect(),
+        None => crates.iter().map(|_| None).collect(),
+    };
+    // The cache key of each file of each crate (None: not cacheable).
+    let mut keys: Vec<Vec<Option<u128>>> = crates.iter().map(|_| Vec::new()).collect();
     let mut seen: HashSet<(usize, usize, PathBuf)> = HashSet::new();
     while !jobs.is_empty() {
         jobs.retain(|j| {
             !crate::discover::is_excluded(&opts.exclude, &opts.exclude_root, &j.path)
                 && seen.insert((j.krate, j.target, j.path.clone()))
         });
-        let parsed: Vec<(Job, ParsedFile)> = jobs
+        let parsed: Vec<(Job, ParsedFile, Option<u128>)> = jobs
             .into_par_iter()
             .map(|job| {
-                let file = parse_guarded(&job, opts.max_file_bytes, opts.depth);
-                (job, file)
+                let unit = units[job.krate].as_ref();
+                let (file, key) = parse_guarded(&job, opts.max_file_bytes, opts.depth, unit);
+                (job, file, key)
             })
             .collect();
         let mut next = Vec::new();
-        for (job, file) in parsed {
+        for (job, file, key) in parsed {
             let krate = &mut crates[job.krate];
             for child in &file.facts.child_mods {
                 if child.is_test && !opts.include_tests {
@@ -152,9 +165,23 @@ pub fn load(discovery: &Discovery, opts: &LoadOptions) -> Vec<LoadedCrate> {
             let idx = krate.files.len();
             krate.targets[job.target].files.push(idx);
             krate.files.push(file);
+            keys[job.krate].push(key);
         }
         jobs = next;
     }
+    units
+        .into_par_iter()
+        .zip(crates.par_iter().zip(keys.par_iter()))
+        .for_each(|(unit, (krate, keys))| {
+            if let Some(unit) = unit {
+                let files: Vec<(u128, &ParsedFile)> = keys
+                    .iter()
+                    .zip(&krate.files)
+                    .filter_map(|(k, f)| k.map(|k| (k, f)))
+                    .collect();
+                unit.finish(&files);
+            }
+        });
     crates
 }
 
@@ -180,11 +207,32 @@ fn crate_of_package(pkg: &Package) -> LoadedCrate {
     }
 }
 
-/// Parses a file; a panic inside the parser or an extractor becomes an internal-error
-/// diagnostic for that file instead of taking the run down.
-fn parse_guarded(job: &Job, max_bytes: u64, depth: parse::Depth) -> ParsedFile {
+/// Reads a file and parses it, or takes its parse result from the cache; returns its cache
+/// key when the result can be cached. A panic inside the parser or an extractor becomes an
+/// internal-error diagnostic for that file instead of taking the run down.
+fn parse_guarded(
+    job: &Job,
+    max_bytes: u64,
+    depth: parse::Depth,
+    unit: Option<&Unit>,
+) -> (ParsedFile, Option<u128>) {
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        parse::parse_file(&job.path, &job.module, job.is_test, max_bytes, depth)
+        let text = match parse::read_text(&job.path, &job.module, max_bytes) {
+            Ok(t) => t,
+            Err(failed) => return (*failed, None),
+        };
+        let Some(unit) = unit else {
+            let file = parse::parse_text(&job.path, &job.module, job.is_test, text, depth);
+            return (file, None);
+        };
+        let key = cache::key(&text, &job.module, job.is_test, depth);
+        match unit.take(key) {
+            Some(hit) => (hit.into_parsed(&job.path, &job.module, text), Some(key)),
+            None => {
+                let file = parse::parse_text(&job.path, &job.module, job.is_test, text, depth);
+                (file, Some(key))
+            }
+        }
     }));
     match result {
         Ok(f) => f,
@@ -192,24 +240,27 @@ fn parse_guarded(job: &Job, max_bytes: u64, depth: parse::Depth) -> ParsedFile {
             proc_macro2::extra::invalidate_current_thread_spans();
             let what = crate::panic_message(&payload);
             let pos = Position { line: 1, column: 1 };
-            ParsedFile {
-                path: job.path.clone(),
-                module: job.module.clone(),
-                is_test: job.is_test,
-                source: crate::source::SourceText::new(job.path.clone(), String::new()),
-                facts: Default::default(),
-                suppressions: Vec::new(),
-                error: Some(FileError {
-                    rule: parse::INTERNAL_ERROR,
-                    range: Range {
-                        start: pos,
-                        end: pos,
-                    },
-                    message: format!(
-                        "internal error while analysing this file (please report it): {what}"
-                    ),
-                }),
-            }
+            (
+                ParsedFile {
+                    path: job.path.clone(),
+                    module: job.module.clone(),
+                    is_test: job.is_test,
+                    source: crate::source::SourceText::new(job.path.clone(), String::new()),
+                    facts: Default::default(),
+                    suppressions: Vec::new(),
+                    error: Some(FileError {
+                        rule: parse::INTERNAL_ERROR,
+                        range: Range {
+                            start: pos,
+                            end: pos,
+                        },
+                        message: format!(
+                            "internal error while analysing this file (please report it): {what}"
+                        ),
+                    }),
+                },
+                None,
+            )
         }
     }
 }

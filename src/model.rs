@@ -4,7 +4,7 @@
 //! call?" (across files and targets of a package) and "does this code run on the async
 //! executor?" (async context, escapes, startup code).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::path::Path;
 
 use crate::catalog::{BlockingCatalog, Returns};
@@ -1029,7 +1029,7 @@ impl<'a> CrateModel<'a> {
                         ExecContext::Startup
                     } else if f.is_async {
                         ExecContext::Async(format!("`{}` is an `async fn`", f.name))
-                    } else if let Some(kind) = f.attrs.executor_handler {
+                    } else if let Some(kind) = &f.attrs.executor_handler {
                         ExecContext::Async(format!("`{}` is {kind}", f.name))
                     } else if executor_run.contains(&id) {
                         ExecContext::Async(format!(

@@ -3,18 +3,23 @@
 //! proc-macro2's span table is thread-local, so spans are turned into [`Position`]s on
 //! the thread that parsed the file, and nothing downstream ever sees a `Span`.
 
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A 1-based line and a 1-based column counted in characters (not bytes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Position {
     pub line: u32,
     pub column: u32,
 }
 
 /// A half-open range of positions in one file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Range {
     pub start: Position,
     pub end: Position,
@@ -104,17 +109,25 @@ impl LineIndex {
 pub struct SourceText {
     pub path: PathBuf,
     pub text: String,
-    pub index: LineIndex,
+    /// Built on first use: only files with findings need it.
+    index: OnceLock<LineIndex>,
 }
 
 impl SourceText {
     pub fn new(path: PathBuf, text: String) -> Arc<SourceText> {
-        let index = LineIndex::new(&text);
-        Arc::new(SourceText { path, text, index })
+        Arc::new(SourceText {
+            path,
+            text,
+            index: OnceLock::new(),
+        })
+    }
+
+    pub fn index(&self) -> &LineIndex {
+        self.index.get_or_init(|| LineIndex::new(&self.text))
     }
 
     pub fn offset(&self, pos: Position) -> usize {
-        self.index.offset(&self.text, pos)
+        self.index().offset(&self.text, pos)
     }
 }
 

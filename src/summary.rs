@@ -4,13 +4,14 @@
 //! read by the crate model and the route model; nothing here resolves names.
 
 use proc_macro2::{TokenStream, TokenTree};
+use serde::{Deserialize, Serialize};
 
 use crate::facts::{path_segments, unraw};
 
 /// A type as written: `Option<Claims>` is `Option` with one argument `Claims`;
 /// `&mut Request` is `Request` with `is_ref`. Tuples are `()` with their elements as
 /// arguments, slices and arrays `[]`, `impl Trait` `impl` + the trait, `dyn Trait` `dyn`.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TypeName {
     pub path: Vec<String>,
     pub args: Vec<TypeName>,
@@ -179,7 +180,7 @@ fn bound_type(
 
 /// An expression reduced to what data flow and builder chains need. Indices refer to the
 /// enclosing fn's [`crate::facts::FnFacts`] lists.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Operand {
     /// The result of `calls[i]` (a call or a method call).
     Call(usize),
@@ -227,7 +228,7 @@ impl Operand {
 }
 
 /// One argument of an attribute: `"/path"`, `get`, `wrap = "Auth::new()"`, `rank = 2`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttrArg {
     Str(String),
     /// A bare path (`get`, `GET`, `ROLE_ADMIN`).
@@ -239,7 +240,7 @@ pub enum AttrArg {
 }
 
 /// An attribute with its arguments: `#[get("/ops", wrap = "Auth")]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttrFact {
     pub path: Vec<String>,
     pub args: Vec<AttrArg>,

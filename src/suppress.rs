@@ -2,6 +2,7 @@
 //! line above, and `// stateless-lint: allow-file(rule)` in a file's leading comments.
 //! Attributes can't be used: `#[allow(unknown_tool::x)]` is a compile error.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -10,13 +11,13 @@ use crate::source::{Position, Range};
 
 pub const UNUSED_SUPPRESSION: &str = "unused-suppression";
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Target {
     Line(u32),
     File,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Suppression {
     /// Where the comment is.
     pub range: Range,

@@ -6,9 +6,14 @@ use std::process::{Command, Output};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cargo-stateless-lint"));
-    c.env_remove("NO_COLOR")
-        .env_remove("STATELESS_LINT_TEST_PANIC_IN")
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    // The incremental cache goes under the build's temp dir, never into the repository.
+    c.env(
+        "CARGO_TARGET_DIR",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/lint-cache"),
+    )
+    .env_remove("NO_COLOR")
+    .env_remove("STATELESS_LINT_TEST_PANIC_IN")
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
     c
 }
 

@@ -96,6 +96,8 @@ pub fn list(
         exclude_root: discovery.config_root.clone(),
         max_file_bytes: cfg.max_file_bytes(),
         depth: parse::Depth::Full,
+        // The route listing is run by hand and rarely: it reads the files afresh.
+        cache: None,
     };
     let cwd = std::env::current_dir().unwrap_or_default();
     let crates = load::load(&discovery, &load_opts);
