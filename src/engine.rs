@@ -461,6 +461,7 @@ fn analyse_source_here(text: &str) -> Vec<Finding> {
         }],
         files: vec![file],
         problems: Vec::new(),
+        config_files: Vec::new(),
     };
     let catalog = match BlockingCatalog::builtin() {
         Ok(c) => c,

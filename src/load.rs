@@ -51,6 +51,74 @@ pub struct LoadedCrate {
     pub files: Vec<ParsedFile>,
     /// Engine diagnostics found while loading (missing module files).
     pub problems: Vec<Finding>,
+    /// Configuration files the code names by a literal path inside the package
+    /// (`log4rs::init_file("log4rs.yaml", ..)`), read here so that rules never touch the file
+    /// system.
+    pub config_files: Vec<ConfigFile>,
+}
+
+/// A configuration file the code refers to, as read at load time.
+#[derive(Clone, Debug)]
+pub struct ConfigFile {
+    /// As written in the code (`"config/log4rs.yaml"`).
+    pub written: String,
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// Calls whose first argument names a configuration file worth reading.
+const CONFIG_FILE_CALLS: &[&str] = &["init_file"];
+/// Largest configuration file read.
+const MAX_CONFIG_FILE_BYTES: u64 = 1 << 20;
+
+/// The configuration files a crate's code names with a literal path that lies inside the
+/// crate's directory (symlinks resolved; anything outside it, missing, too large or not
+/// UTF-8 is skipped).
+fn referenced_config_files(krate: &LoadedCrate) -> Vec<ConfigFile> {
+    let Ok(root) = std::fs::canonicalize(&krate.dir) else {
+        return Vec::new();
+    };
+    let mut written: Vec<String> = Vec::new();
+    for f in &krate.files {
+        for func in &f.facts.fns {
+            for c in &func.calls {
+                let crate::facts::Callee::Path(p) = &c.callee else {
+                    continue;
+                };
+                if !p
+                    .last()
+                    .is_some_and(|l| CONFIG_FILE_CALLS.contains(&l.as_str()))
+                {
+                    continue;
+                }
+                if let Some(crate::summary::Operand::Str(s)) = c.args.first() {
+                    if !written.contains(s) {
+                        written.push(s.clone());
+                    }
+                }
+            }
+        }
+    }
+    written.sort();
+    let mut out = Vec::new();
+    for w in written {
+        let Ok(path) = std::fs::canonicalize(root.join(&w)) else {
+            continue;
+        };
+        let small =
+            std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() <= MAX_CONFIG_FILE_BYTES);
+        if !path.starts_with(&root) || !small {
+            continue;
+        }
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            out.push(ConfigFile {
+                written: w,
+                path,
+                text,
+            });
+        }
+    }
+    out
 }
 
 struct Job {
@@ -104,6 +172,7 @@ pub fn load(discovery: &Discovery, opts: &LoadOptions) -> Vec<LoadedCrate> {
             }],
             files: Vec::new(),
             problems: Vec::new(),
+            config_files: Vec::new(),
         });
         jobs.push(Job {
             krate: k,
@@ -182,6 +251,9 @@ pub fn load(discovery: &Discovery, opts: &LoadOptions) -> Vec<LoadedCrate> {
                 unit.finish(&files);
             }
         });
+    for k in &mut crates {
+        k.config_files = referenced_config_files(k);
+    }
     crates
 }
 
@@ -204,6 +276,7 @@ fn crate_of_package(pkg: &Package) -> LoadedCrate {
             .collect(),
         files: Vec::new(),
         problems: Vec::new(),
+        config_files: Vec::new(),
     }
 }
 

@@ -1147,6 +1147,7 @@ mod tests {
             }],
             files: parsed,
             problems: Vec::new(),
+            config_files: Vec::new(),
         }
     }
 

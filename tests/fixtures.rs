@@ -14,7 +14,7 @@ fn repo() -> PathBuf {
 }
 
 /// Fixture cases: `fixtures/<group>/<case>/` and `demo/<name>/`. Marks sit in `.rs` files
-/// and, as `# expect: RULE`, in `Cargo.toml`.
+/// and, as `# expect: RULE`, in `Cargo.toml` and YAML files.
 fn cases() -> Vec<PathBuf> {
     let mut out = Vec::new();
     for top in ["fixtures", "demo"] {
@@ -57,7 +57,11 @@ fn rs_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let p = e.path();
         if p.is_dir() {
             rs_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") || p.ends_with("Cargo.toml") {
+        } else if p
+            .extension()
+            .is_some_and(|x| x == "rs" || x == "yaml" || x == "yml")
+            || p.ends_with("Cargo.toml")
+        {
             out.push(p);
         }
     }
@@ -72,8 +76,8 @@ fn marks(case: &Path) -> (BTreeSet<Mark>, BTreeSet<Mark>) {
     for file in files {
         let path = std::fs::canonicalize(&file).expect("fixture path");
         let mut text = std::fs::read_to_string(&file).unwrap_or_default();
-        // Manifests carry marks as TOML comments: `# expect: RULE`.
-        if file.ends_with("Cargo.toml") {
+        // Manifests and YAML files carry marks as comments: `# expect: RULE`.
+        if file.extension().is_none_or(|x| x != "rs") {
             text = text.replace("# expect", "// expect");
         }
         for (i, line) in text.lines().enumerate() {

@@ -359,6 +359,7 @@ mod model_tests {
             }],
             files: parsed,
             problems: Vec::new(),
+            config_files: Vec::new(),
         }
     }
 

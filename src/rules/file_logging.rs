@@ -52,9 +52,10 @@ declare_rule! {
     /// ```
     ///
     /// ## Known problems
-    /// Sinks declared in configuration files are not read: a `log4rs::init_file("log4rs.yaml",
-    /// ..)` whose YAML declares a `file` or `rolling_file` appender, or loco's
-    /// `logger.file_appender.enable: true`, is not reported. A file opened in another fn and
+    /// A log4rs configuration loaded with `log4rs::init_file("<literal path>", ..)` is read
+    /// when the file lies inside the package, and each `kind: file` or `kind: rolling_file`
+    /// appender in it is reported at its line; a path built at run time is not followed, and
+    /// loco's `logger.file_appender.enable: true` is not read. A file opened in another fn and
     /// passed in as a parameter, and slog drains, are not seen.
     pub static META = {
         id: "file-logging",
@@ -84,6 +85,10 @@ impl Rule for FileLogging {
             }
             let f = model.fn_facts(id);
             for (ci, call) in f.calls.iter().enumerate() {
+                if let Some(found) = log4rs_config_findings(cx, id, ci) {
+                    out.extend(found);
+                    continue;
+                }
                 let Some(what) = file_sink(model, catalog, id, ci) else {
                     continue;
                 };
@@ -106,6 +111,72 @@ impl Rule for FileLogging {
             }
         }
     }
+}
+
+/// `log4rs::init_file("log4rs.yaml", ..)`: the `file` and `rolling_file` appenders its YAML
+/// declares, one finding each at the appender's line (the loader read the file, which must
+/// lie inside the package). None when the call is not one, or its file was not read.
+fn log4rs_config_findings(cx: &RuleContext<'_>, id: FnId, ci: usize) -> Option<Vec<Finding>> {
+    let model = cx.model;
+    let call = &model.fn_facts(id).calls[ci];
+    if !call_paths(model, id, ci).iter().any(|p| {
+        p.first().is_some_and(|c| c == "log4rs") && p.last().is_some_and(|l| l == "init_file")
+    }) {
+        return None;
+    }
+    let Some(crate::summary::Operand::Str(written)) = call.args.first() else {
+        return None;
+    };
+    let file = model
+        .krate
+        .config_files
+        .iter()
+        .find(|f| &f.written == written)?;
+    let mut out = Vec::new();
+    for (line, column, kind) in yaml_file_appenders(&file.text) {
+        let start = crate::source::Position { line, column };
+        let end = crate::source::Position {
+            line,
+            column: column + "kind: ".len() as u32 + kind.len() as u32,
+        };
+        out.push(Finding {
+            rule: META.id,
+            level: cx.level,
+            message: format!("log4rs configuration `{written}` declares a `{kind}` appender: logs are written to a local file"),
+            path: file.path.clone(),
+            range: crate::source::Range { start, end },
+            label: "this appender writes to the local disk".into(),
+            help: Some("use a `console` appender (stdout) and let the platform collect the logs".into()),
+            notes: vec![Note {
+                message: "the configuration is loaded here".into(),
+                location: Some((model.fn_path(id).to_path_buf(), call.range)),
+            }],
+        });
+    }
+    Some(out)
+}
+
+/// Where (1-based line and character column) `kind: file` / `kind: rolling_file` stand in a
+/// log4rs YAML file.
+fn yaml_file_appenders(text: &str) -> Vec<(u32, u32, &'static str)> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        let Some(value) = line.strip_prefix("kind:") else {
+            continue;
+        };
+        let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+        let kind = match value {
+            "file" => "file",
+            "rolling_file" => "rolling_file",
+            _ => continue,
+        };
+        let column = raw
+            .find("kind:")
+            .map_or(1, |b| raw[..b].chars().count() as u32 + 1);
+        out.push((i as u32 + 1, column, kind));
+    }
+    out
 }
 
 /// What the call at `ci` is, if it creates a local-file log sink.
