@@ -32,6 +32,10 @@ declare_rule! {
     /// (`RefCell<Vec<u8>>`, `RefCell<String>`) and RNGs; `Mutex<()>`; `#[cached(redis = true)]`;
     /// test code.
     ///
+    /// Only packages that are web services are checked (they start a server or depend on a
+    /// web framework): a library's process-wide registries and ID counters, like tokio's task
+    /// ids or `log`'s logger, are not state that diverges across a service's replicas.
+    ///
     /// ## Why is this bad?
     /// A stateless service runs as several replicas behind a load balancer, and any of them
     /// can be killed and replaced at any moment. Data kept in a static lives in one process
@@ -103,6 +107,11 @@ impl Rule for GlobalMutableState {
 
     fn check(&self, cx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let model = cx.model;
+        // A library's process-wide registries and ID counters (tokio's task ids, `log`'s
+        // logger) are its own business; replicas only diverge in a service.
+        if !crate::request_code::is_web_service(model) {
+            return;
+        }
         let cat = StateCatalog::builtin();
         let index = TypeIndex::new(model);
         let mut candidates: Vec<Candidate<'_>> = Vec::new();
