@@ -1390,7 +1390,7 @@ impl BodyWalker {
                 .get(&node_key(c, NodeKind::Closure))
                 .map_or(Operand::Other, |&i| Operand::Closure(i)),
             Expr::Lit(l) => match &l.lit {
-                syn::Lit::Str(s) => Operand::Str(s.value()),
+                syn::Lit::Str(s) => Operand::Str(summary::str_value(s)),
                 other => Operand::Lit(lit_text(other)),
             },
             Expr::Path(p) if p.qself.is_none() => {

@@ -303,7 +303,7 @@ pub fn attr_fact(a: &syn::Attribute) -> AttrFact {
                 syn::Expr::Lit(syn::ExprLit {
                     lit: syn::Lit::Str(s),
                     ..
-                }) => AttrArg::Str(s.value()),
+                }) => AttrArg::Str(str_value(s)),
                 _ => AttrArg::Other(String::new()),
             };
             vec![v]
@@ -361,7 +361,23 @@ pub fn lit_str(l: &proc_macro2::Literal) -> Option<String> {
     if !(text.starts_with('"') || text.starts_with("r\"") || text.starts_with("r#")) {
         return None;
     }
+    if let Some(v) = plain_str_value(&text) {
+        return Some(v);
+    }
     syn::parse_str::<syn::LitStr>(&text).ok().map(|s| s.value())
+}
+
+/// The value of a string literal, without syn's unescaping when it has no escapes and no
+/// suffix (nearly all of them: route paths, format strings); `LitStr::value` re-parses every
+/// literal character by character.
+pub fn str_value(s: &syn::LitStr) -> String {
+    plain_str_value(&s.token().to_string()).unwrap_or_else(|| s.value())
+}
+
+/// `"text"` with no backslash inside: its contents.
+fn plain_str_value(token: &str) -> Option<String> {
+    let inner = token.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains(['\\', '"'])).then(|| inner.to_string())
 }
 
 #[cfg(test)]
@@ -378,6 +394,16 @@ mod tests {
         assert_eq!(names, ["Arc", "Mutex", "HashMap", "String", "Vec", "u8"]);
         let t: syn::Type = syn::parse_str("impl Filter<Extract = (String,)> + Clone").unwrap();
         assert_eq!(type_name(&t).unwrap().path, ["impl", "Filter"]);
+    }
+
+    #[test]
+    fn string_values_with_and_without_escapes() {
+        let lit = |src: &str| str_value(&syn::parse_str::<syn::LitStr>(src).unwrap());
+        assert_eq!(lit(r#""/ops/{id}""#), "/ops/{id}");
+        assert_eq!(lit(r#""a\nb""#), "a\nb");
+        assert_eq!(lit(r#""tab\there""#), "tab\there");
+        assert_eq!(lit(r##"r#"raw "quoted""#"##), "raw \"quoted\"");
+        assert_eq!(lit(r#""é""#), "é");
     }
 
     #[test]
