@@ -190,6 +190,42 @@ impl<'f> Flow<'f> {
         }
     }
 
+    /// The method calls applied to the result of `call`, innermost first, through `let`
+    /// bindings and re-assignments of it (`let server = axum::serve(..);
+    /// server.with_graceful_shutdown(..)`): the other direction of [`Flow::chain`].
+    pub fn outer_chain(&self, call: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut cur = call;
+        for _ in 0..256 {
+            let names: Vec<&str> = self
+                .f
+                .lets
+                .iter()
+                .filter(|l| l.value == Operand::Call(cur))
+                .map(|l| l.name.as_str())
+                .collect();
+            let next = self
+                .f
+                .calls
+                .iter()
+                .enumerate()
+                .skip(cur + 1)
+                .find_map(|(j, c)| match &c.receiver {
+                    Some(Operand::Call(r)) if *r == cur => Some(j),
+                    Some(Operand::Local(n)) if names.contains(&n.as_str()) => Some(j),
+                    _ => None,
+                });
+            match next {
+                Some(j) => {
+                    out.push(j);
+                    cur = j;
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
     /// The calls a method-call chain is made of, outermost first: for
     /// `Router::new().route(..).layer(..)` given the `.layer` call, `[layer, route, new]`.
     /// Locals on the way are followed to their binding.

@@ -1368,39 +1368,7 @@ impl<'m, 'a> Builder<'m, 'a> {
 
     /// Method calls applied to the result of `call`, innermost first (`.bind(..).run()`).
     fn outer_calls(&self, ctx: &Ctx, call: usize) -> Vec<usize> {
-        let facts = self.model.fn_facts(ctx.fn_id);
-        let mut out = Vec::new();
-        let mut cur = call;
-        let mut names: Vec<&str> = Vec::new();
-        for _ in 0..256 {
-            // Through a binding: `let server = axum::serve(..); server.with_graceful_shutdown(..)`.
-            names.clear();
-            names.extend(
-                facts
-                    .lets
-                    .iter()
-                    .filter(|l| l.value == Operand::Call(cur))
-                    .map(|l| l.name.as_str()),
-            );
-            let next = facts
-                .calls
-                .iter()
-                .enumerate()
-                .skip(cur + 1)
-                .find_map(|(j, c)| match &c.receiver {
-                    Some(Operand::Call(r)) if *r == cur => Some(j),
-                    Some(Operand::Local(n)) if names.contains(&n.as_str()) => Some(j),
-                    _ => None,
-                });
-            match next {
-                Some(j) => {
-                    out.push(j);
-                    cur = j;
-                }
-                None => break,
-            }
-        }
-        out
+        crate::dataflow::Flow::new(self.model.fn_facts(ctx.fn_id)).outer_chain(call)
     }
 
     /// The address a listener or bind argument names, when it is written as a literal.

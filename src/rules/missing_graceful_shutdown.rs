@@ -386,44 +386,11 @@ fn server_calls(model: &CrateModel<'_>, server: &Server) -> Vec<usize> {
         calls.extend(call_at(model, id, site.range));
     }
     if let Some(&start) = calls.first() {
-        calls.extend(outer_calls(model.fn_facts(id), start));
+        calls.extend(crate::dataflow::Flow::new(model.fn_facts(id)).outer_chain(start));
     }
     let mut seen = std::collections::HashSet::new();
     calls.retain(|c| seen.insert(*c));
     calls
-}
-
-/// Method calls applied to the result of `call`, through `let` bindings
-/// (`let server = axum::serve(..); server.with_graceful_shutdown(..)`).
-fn outer_calls(f: &crate::facts::FnFacts, call: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut cur = call;
-    for _ in 0..64 {
-        let names: Vec<&str> = f
-            .lets
-            .iter()
-            .filter(|l| l.value == Operand::Call(cur))
-            .map(|l| l.name.as_str())
-            .collect();
-        let next = f
-            .calls
-            .iter()
-            .enumerate()
-            .skip(cur + 1)
-            .find_map(|(j, c)| match &c.receiver {
-                Some(Operand::Call(r)) if *r == cur => Some(j),
-                Some(Operand::Local(n)) if names.contains(&n.as_str()) => Some(j),
-                _ => None,
-            });
-        match next {
-            Some(j) => {
-                out.push(j);
-                cur = j;
-            }
-            None => break,
-        }
-    }
-    out
 }
 
 /// The call of a server's method (or its start call) at `site`.
