@@ -199,7 +199,7 @@ fn wiring_fns(model: &CrateModel<'_>) -> HashSet<FnId> {
 }
 
 /// `scope` is `root` or nested in it.
-fn scope_within(model: &CrateModel<'_>, id: FnId, scope: usize, root: usize) -> bool {
+pub fn scope_within(model: &CrateModel<'_>, id: FnId, scope: usize, root: usize) -> bool {
     let f = model.fn_facts(id);
     let mut cur = Some(scope);
     let mut guard = 0;

@@ -133,21 +133,7 @@ impl Reader<'_, '_> {
     fn scope_signals(&mut self, id: FnId, root: usize) -> Signals {
         let f = self.model.fn_facts(id);
         let inside: Vec<bool> = (0..f.scopes.len())
-            .map(|s| {
-                let mut cur = Some(s);
-                let mut guard = 0;
-                while let Some(c) = cur {
-                    if c == root {
-                        return true;
-                    }
-                    guard += 1;
-                    if guard > f.scopes.len() {
-                        break;
-                    }
-                    cur = f.scopes.get(c).and_then(|x| x.parent);
-                }
-                false
-            })
+            .map(|sc| crate::request_code::scope_within(self.model, id, sc, root))
             .collect();
         let mut out = Signals::default();
         for (ci, call) in f.calls.iter().enumerate() {
