@@ -1,7 +1,13 @@
-//! The incremental cache: what parsing a file produced (its facts, suppressions and syntax
-//! error), keyed by a hash of the file's text, the build of the tool and the inputs that
-//! change facts (module path, test context, depth). The crate model and the rules always
-//! re-run from facts, so findings that depend on other files stay right whatever changed.
+//! The incremental cache, at two levels:
+//!
+//! - per file, what parsing it produced (its facts, suppressions and syntax error), keyed by a
+//!   hash of the file's text, the build of the tool and the inputs that change facts (module
+//!   path, test context, depth);
+//! - per crate, what the crate model and the rules found, keyed by everything they read: the
+//!   keys of all the crate's files and their paths, the package (manifest, targets, module
+//!   problems, configuration files the code names) and the run's rule plan and config. A
+//!   change in any file of a crate re-runs the model and the rules of that crate from facts,
+//!   so findings that depend on other files stay right whatever changed.
 //!
 //! One file per crate under `<cache dir>/`, rewritten (temp file + rename) when an entry is
 //! added or goes stale; a file that is missing, truncated, corrupt or from another build
@@ -17,6 +23,8 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 use crate::facts::{FileFacts, ModPath};
+use crate::finding::{Finding, Level, Note};
+use crate::load::LoadedCrate;
 use crate::parse::{self, Depth, FileError, ParsedFile};
 use crate::source::{Range, SourceText};
 use crate::suppress::Suppression;
@@ -24,7 +32,7 @@ use crate::suppress::Suppression;
 /// Hash of the sources this binary was built from (build.rs): entries are only read back by
 /// the build that wrote them.
 const BUILD_ID: &str = env!("STATELESS_LINT_BUILD_ID");
-const MAGIC: &[u8; 8] = b"SLCACHE1";
+const MAGIC: &[u8; 8] = b"SLCACHE2";
 const HEADER: usize = 24;
 
 /// The cache directory of a run.
@@ -70,7 +78,7 @@ impl Cache {
             xxh3_64(identity.as_os_str().as_encoded_bytes())
         );
         let file = self.dir.join(name);
-        let entries = std::fs::read(&file)
+        let (entries, result) = std::fs::read(&file)
             .ok()
             .and_then(|bytes| decode(&bytes))
             .unwrap_or_default();
@@ -78,6 +86,7 @@ impl Cache {
             file,
             entries: Mutex::new(entries),
             missed: AtomicBool::new(false),
+            result,
         }
     }
 }
@@ -88,6 +97,8 @@ pub struct Unit {
     file: PathBuf,
     entries: Mutex<HashMap<u128, CachedFile>>,
     missed: AtomicBool,
+    /// What the rules found in this crate on the run that wrote the file.
+    result: Option<StoredResult>,
 }
 
 impl Unit {
@@ -100,18 +111,25 @@ impl Unit {
         hit
     }
 
-    /// Stores this run's parse results when they differ from what was read: a file was
-    /// parsed, or an entry was not used (the file changed or went away). Errors are ignored.
-    pub fn finish(self, files: &[(u128, &ParsedFile)]) {
+    /// Stores this run's parse results and crate result when they differ from what was
+    /// read: a file was parsed, an entry was not used (the file changed or went away), or the
+    /// crate's findings are new. Errors are ignored.
+    fn finish(self, files: &[(u128, &ParsedFile)], result: Option<(u128, &[Finding])>) {
         let stale = self.entries.lock().map_or(true, |e| !e.is_empty());
-        if !stale && !self.missed.load(Ordering::Relaxed) {
+        let result = result.and_then(|(key, found)| StoredResult::of(key, found));
+        let same_result = match (&self.result, &result) {
+            (Some(old), Some(new)) => old.key == new.key,
+            (None, None) => true,
+            _ => false,
+        };
+        if !stale && !self.missed.load(Ordering::Relaxed) && same_result {
             return;
         }
         let list: Vec<(u128, CachedRef<'_>)> = files
             .iter()
             .filter_map(|(k, f)| CachedRef::of(f).map(|c| (*k, c)))
             .collect();
-        let Ok(payload) = options().serialize(&list) else {
+        let Ok(payload) = options().serialize(&(list, result)) else {
             return;
         };
         let mut bytes = Vec::with_capacity(HEADER + payload.len());
@@ -120,6 +138,148 @@ impl Unit {
         bytes.extend_from_slice(&xxh3_64(&payload).to_le_bytes());
         bytes.extend_from_slice(&payload);
         let _ = write_atomically(&self.file, &bytes);
+    }
+}
+
+/// A crate's cache while it is analysed: its entries and the keys of its loaded files (in
+/// the order of `LoadedCrate::files`; None for a file whose result is never cached).
+#[derive(Debug)]
+pub struct CrateCache {
+    unit: Unit,
+    file_keys: Vec<Option<u128>>,
+}
+
+impl CrateCache {
+    pub fn new(unit: Unit, file_keys: Vec<Option<u128>>) -> CrateCache {
+        CrateCache { unit, file_keys }
+    }
+
+    /// The key of everything the crate model and the rules read for `krate`, given the
+    /// run's `context` ([`run_context`]). None when a file of the crate could not be
+    /// cached (read or internal errors are retried on every run, and so are their crates).
+    pub fn result_key(&self, context: u128, krate: &LoadedCrate) -> Option<u128> {
+        if self.file_keys.len() != krate.files.len() {
+            return None;
+        }
+        let mut h = Xxh3::new();
+        h.update(BUILD_ID.as_bytes());
+        h.update(&context.to_le_bytes());
+        // Everything of the package the model reads, in a deterministic rendering (the
+        // manifest table and the problem list are ordered).
+        let package = format!(
+            "{:?}",
+            (
+                &krate.name,
+                &krate.dir,
+                &krate.manifest,
+                &krate.manifest_path,
+                &krate.release_panic_abort,
+                &krate.targets,
+                &krate.problems,
+                &krate.config_files,
+            )
+        );
+        h.update(&(package.len() as u64).to_le_bytes());
+        h.update(package.as_bytes());
+        for (f, key) in krate.files.iter().zip(&self.file_keys) {
+            let path = f.path.as_os_str().as_encoded_bytes();
+            h.update(&(path.len() as u64).to_le_bytes());
+            h.update(path);
+            h.update(&(*key)?.to_le_bytes());
+        }
+        Some(h.digest128())
+    }
+
+    /// The findings stored for this crate under `key`, if the last run had the same inputs.
+    pub fn findings(&self, key: u128) -> Option<Vec<Finding>> {
+        let stored = self.unit.result.as_ref().filter(|r| r.key == key)?;
+        stored.findings.iter().map(StoredFinding::restore).collect()
+    }
+
+    /// Writes the crate's entries back (see [`Unit::finish`]), with its findings under
+    /// `result_key` when there is one.
+    pub fn finish(self, krate: &LoadedCrate, result: Option<(u128, &[Finding])>) {
+        let files: Vec<(u128, &ParsedFile)> = self
+            .file_keys
+            .iter()
+            .zip(&krate.files)
+            .filter_map(|(k, f)| k.map(|k| (k, f)))
+            .collect();
+        self.unit.finish(&files, result);
+    }
+}
+
+/// The part of a crate result's key that is the same for every crate of a run: which rules
+/// run at which level, the configuration (catalog extensions, rule options, excludes) and
+/// whether test code is analysed.
+pub fn run_context(
+    levels: &[(&str, Level, bool)],
+    config: &impl std::fmt::Debug,
+    include_tests: bool,
+) -> u128 {
+    let text = format!("{levels:?}|{config:?}|{include_tests}");
+    xxhash_rust::xxh3::xxh3_128(text.as_bytes())
+}
+
+/// A crate's findings, as stored.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredResult {
+    key: u128,
+    findings: Vec<StoredFinding>,
+}
+
+impl StoredResult {
+    /// None when a finding's rule id is not one this build knows (it could not be restored).
+    fn of(key: u128, found: &[Finding]) -> Option<StoredResult> {
+        let findings = found.iter().map(StoredFinding::of).collect::<Vec<_>>();
+        if findings.iter().any(|f| f.restore().is_none()) {
+            return None;
+        }
+        Some(StoredResult { key, findings })
+    }
+}
+
+/// A [`Finding`] with its rule id owned.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredFinding {
+    rule: String,
+    level: Level,
+    message: String,
+    path: PathBuf,
+    range: Range,
+    label: String,
+    help: Option<String>,
+    notes: Vec<Note>,
+}
+
+impl StoredFinding {
+    fn of(f: &Finding) -> StoredFinding {
+        StoredFinding {
+            rule: f.rule.to_string(),
+            level: f.level,
+            message: f.message.clone(),
+            path: f.path.clone(),
+            range: f.range,
+            label: f.label.clone(),
+            help: f.help.clone(),
+            notes: f.notes.clone(),
+        }
+    }
+
+    fn restore(&self) -> Option<Finding> {
+        let rule = crate::rules::known_ids()
+            .into_iter()
+            .find(|id| *id == self.rule)?;
+        Some(Finding {
+            rule,
+            level: self.level,
+            message: self.message.clone(),
+            path: self.path.clone(),
+            range: self.range,
+            label: self.label.clone(),
+            help: self.help.clone(),
+            notes: self.notes.clone(),
+        })
     }
 }
 
@@ -197,8 +357,11 @@ fn options() -> impl bincode::Options {
     bincode::DefaultOptions::new()
 }
 
-/// The entries of a cache file; None when it is not one this build wrote, intact.
-fn decode(bytes: &[u8]) -> Option<HashMap<u128, CachedFile>> {
+/// The entries of a cache file and its crate result; None when it is not one this build
+/// wrote, intact.
+type Decoded = (HashMap<u128, CachedFile>, Option<StoredResult>);
+
+fn decode(bytes: &[u8]) -> Option<Decoded> {
     if bytes.len() < HEADER || &bytes[..8] != MAGIC {
         return None;
     }
@@ -207,11 +370,11 @@ fn decode(bytes: &[u8]) -> Option<HashMap<u128, CachedFile>> {
     if word(8) != xxh3_64(BUILD_ID.as_bytes()) || word(16) != xxh3_64(payload) {
         return None;
     }
-    let list: Vec<(u128, CachedFile)> = options()
+    let (list, result): (Vec<(u128, CachedFile)>, Option<StoredResult>) = options()
         .with_limit(payload.len() as u64)
         .deserialize(payload)
         .ok()?;
-    Some(list.into_iter().collect())
+    Some((list.into_iter().collect(), result))
 }
 
 /// Writes through a temporary file in the same directory and a rename, so a concurrent run

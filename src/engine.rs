@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::cache::Cache;
+use crate::cache::{self, Cache, CrateCache};
 use crate::catalog::{BlockingCatalog, FnEntry};
 use crate::config::{self, Config, RuleSetting};
 use crate::discover::{self, DiscoverOptions};
@@ -109,6 +109,17 @@ impl RulePlan {
     fn get(&self, id: &str) -> Option<(Level, bool)> {
         self.levels.get(id).copied()
     }
+
+    /// Every rule that runs with its level, in id order.
+    fn sorted(&self) -> Vec<(&'static str, Level, bool)> {
+        let mut v: Vec<_> = self
+            .levels
+            .iter()
+            .map(|(id, (l, o))| (*id, *l, *o))
+            .collect();
+        v.sort_unstable();
+        v
+    }
 }
 
 /// Engine diagnostics that `--select` does not turn off (a broken file must be visible).
@@ -198,13 +209,21 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
     let mut files: BTreeSet<PathBuf> = BTreeSet::new();
     // A few packages at a time: peak memory follows the largest packages, not the size of
     // the whole tree, and each batch's facts are dropped once its findings are known.
+    let context = cache::run_context(&plan.sorted(), &cfg, include_tests);
     for batch in batches(&discovery) {
-        let crates = pool.install(|| load::load(&batch, &load_opts));
+        let load::Loaded { crates, caches } = pool.install(|| load::load(&batch, &load_opts));
         let per_crate: Vec<Vec<Finding>> = pool.install(|| {
             crates
                 .par_iter()
+                .zip(caches)
                 .filter(|_| !opts.parse_only)
-                .map(|k| check_crate(k, &catalog, &plan, &cfg, include_tests))
+                .map(|(k, cache)| {
+                    let check = || check_crate(k, &catalog, &plan, &cfg, include_tests);
+                    match cache {
+                        Some(cache) => check_cached(k, cache, context, check),
+                        None => check(),
+                    }
+                })
                 .collect()
         });
         let mut by_file: HashMap<&Path, &parse::ParsedFile> = HashMap::new();
@@ -247,6 +266,9 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
                 }
             }
         }
+        // The batch's facts are freed on the workers, crate by crate, as they were built.
+        drop(by_file);
+        pool.install(|| crates.into_par_iter().for_each(drop));
     }
     outcome.files = files.len();
     outcome.paths = files.into_iter().collect();
@@ -274,6 +296,27 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
         .retain(|p, _| reported.contains(p.as_path()));
     outcome.findings = kept;
     Ok(outcome)
+}
+
+/// The findings of a crate from its cache when nothing it depends on changed, else from
+/// `check`; stores them for the next run (not when the analysis failed: internal errors are
+/// retried).
+fn check_cached(
+    krate: &LoadedCrate,
+    cache: CrateCache,
+    context: u128,
+    check: impl FnOnce() -> Vec<Finding>,
+) -> Vec<Finding> {
+    let key = cache.result_key(context, krate);
+    if let Some(found) = key.and_then(|k| cache.findings(k)) {
+        cache.finish(krate, key.map(|k| (k, found.as_slice())));
+        return found;
+    }
+    let found = check();
+    let failed = found.iter().any(|f| f.rule == parse::INTERNAL_ERROR);
+    let result = key.filter(|_| !failed).map(|k| (k, found.as_slice()));
+    cache.finish(krate, result);
+    found
 }
 
 fn build_catalog(cfg: &Config) -> Result<BlockingCatalog, UsageError> {

@@ -43,7 +43,7 @@ impl fmt::Display for Level {
 }
 
 /// A secondary location, possibly in another file ("the blocking call is here").
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
     pub message: String,
     pub location: Option<(PathBuf, Range)>,

@@ -130,8 +130,16 @@ struct Job {
     is_root: bool,
 }
 
+/// The crates of a discovery, parsed, with their caches (one per crate, None when the run
+/// is uncached) for the engine to reuse and then update with the crate's findings.
+#[derive(Debug)]
+pub struct Loaded {
+    pub crates: Vec<LoadedCrate>,
+    pub caches: Vec<Option<cache::CrateCache>>,
+}
+
 /// Parses every package of a discovery (and every loose file, as a crate of its own).
-pub fn load(discovery: &Discovery, opts: &LoadOptions) -> Vec<LoadedCrate> {
+pub fn load(discovery: &Discovery, opts: &LoadOptions) -> Loaded {
     let mut crates: Vec<LoadedCrate> = Vec::new();
     let mut jobs = Vec::new();
     for pkg in &discovery.packages {
@@ -238,23 +246,15 @@ pub fn load(discovery: &Discovery, opts: &LoadOptions) -> Vec<LoadedCrate> {
         }
         jobs = next;
     }
-    units
-        .into_par_iter()
-        .zip(crates.par_iter().zip(keys.par_iter()))
-        .for_each(|(unit, (krate, keys))| {
-            if let Some(unit) = unit {
-                let files: Vec<(u128, &ParsedFile)> = keys
-                    .iter()
-                    .zip(&krate.files)
-                    .filter_map(|(k, f)| k.map(|k| (k, f)))
-                    .collect();
-                unit.finish(&files);
-            }
-        });
     for k in &mut crates {
         k.config_files = referenced_config_files(k);
     }
-    crates
+    let caches = units
+        .into_iter()
+        .zip(keys)
+        .map(|(unit, keys)| unit.map(|u| cache::CrateCache::new(u, keys)))
+        .collect();
+    Loaded { crates, caches }
 }
 
 fn crate_of_package(pkg: &Package) -> LoadedCrate {

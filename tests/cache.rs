@@ -203,6 +203,118 @@ fn a_changed_file_invalidates_what_depends_on_it() {
     assert_eq!(result(&run(Some(&cache), &args)), result(&before));
 }
 
+/// The crate's findings are cached too, so everything the rules read besides the `.rs`
+/// files must invalidate them: the configuration, a rule selection on the command line, a
+/// log4rs YAML file the code names, and a module file that appears.
+#[test]
+fn findings_follow_every_input_of_the_rules_not_only_the_sources() {
+    let root = tmp("crate-result");
+    let krate = root.join("crate");
+    let cache = root.join("cache");
+    let manifest = "[package]\nname = \"svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                    [dependencies]\naxum = \"0.8\"\nlog4rs = \"1\"\n";
+    write(
+        &krate,
+        &[
+            ("Cargo.toml", manifest),
+            (
+                "src/main.rs",
+                "mod extra;\n\
+                 async fn h() { std::thread::sleep(d); }\n\
+                 fn main() { log4rs::init_file(\"log4rs.yaml\", Default::default()).unwrap(); }\n",
+            ),
+            (
+                "log4rs.yaml",
+                "appenders:\n  out:\n    kind: console\nroot:\n  appenders: [out]\n",
+            ),
+        ],
+    );
+    let dir = krate.to_str().expect("utf-8");
+    let args = [dir, "--format", "json", "--fail-on", "never"];
+    // Each step: a cached run (run twice: the second is served from the cache) must print
+    // what an uncached run prints.
+    let check = |what: &str, extra: &[&str]| -> Vec<u8> {
+        let args = [&args[..], extra].concat();
+        let first = run(Some(&cache), &args);
+        let warm = run(Some(&cache), &args);
+        let uncached = run(Some(&cache), &[&args[..], &["--no-cache"]].concat());
+        let text = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+        assert_eq!(text(&first), text(&uncached), "{what}: cold run differs");
+        assert_eq!(result(&warm), result(&uncached), "{what}: warm run differs");
+        warm.stdout
+    };
+    let rules = |out: &[u8]| -> Vec<String> {
+        let doc: serde_json::Value = serde_json::from_slice(out).expect("json");
+        let mut v: Vec<String> = doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    f["rule"].as_str().unwrap_or(""),
+                    f["severity"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let base = rules(&check("start", &[]));
+    assert!(
+        base.contains(&"missing-module:warning".to_string()),
+        "{base:?}"
+    );
+    assert!(
+        base.contains(&"blocking-in-async:error".to_string()),
+        "{base:?}"
+    );
+    assert!(
+        !base.iter().any(|r| r.starts_with("file-logging")),
+        "{base:?}"
+    );
+
+    // A rule selection on the command line.
+    let selected = rules(&check("--select", &["--select", "missing-module"]));
+    assert_eq!(selected, vec!["missing-module:warning".to_string()]);
+
+    // The configuration changes a level.
+    write(
+        &krate,
+        &[(
+            "stateless-lint.toml",
+            "[rules]\nblocking-in-async = \"warning\"\n",
+        )],
+    );
+    let configured = rules(&check("config", &[]));
+    assert!(
+        configured.contains(&"blocking-in-async:warning".to_string()),
+        "{configured:?}"
+    );
+
+    // The YAML file the code names starts logging to a file.
+    write(
+        &krate,
+        &[(
+            "log4rs.yaml",
+            "appenders:\n  out:\n    kind: file\n    path: app.log\nroot:\n  appenders: [out]\n",
+        )],
+    );
+    let yaml = rules(&check("log4rs.yaml", &[]));
+    assert!(
+        yaml.iter().any(|r| r.starts_with("file-logging")),
+        "{yaml:?}"
+    );
+
+    // The missing module file appears (no `.rs` file that was read changed).
+    write(&krate, &[("src/extra.rs", "pub fn f() {}\n")]);
+    let found = rules(&check("new module file", &[]));
+    assert!(
+        !found.iter().any(|r| r.starts_with("missing-module")),
+        "{found:?}"
+    );
+}
+
 #[test]
 fn a_corrupt_cache_is_ignored_and_rewritten() {
     let root = tmp("corrupt");

@@ -100,7 +100,7 @@ pub fn list(
         cache: None,
     };
     let cwd = std::env::current_dir().unwrap_or_default();
-    let crates = load::load(&discovery, &load_opts);
+    let crates = load::load(&discovery, &load_opts).crates;
     let mut out = Vec::new();
     for k in &crates {
         let model = CrateModel::build(k, &catalog);
