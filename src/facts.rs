@@ -13,6 +13,7 @@ use syn::visit::{self, Visit};
 use syn::{Expr, Token};
 
 use crate::source::Range;
+use crate::spans;
 use crate::summary::{self, AttrFact, Operand, TypeName};
 
 /// A module path inside a crate, without the leading `crate`: `["api", "handlers"]`.
@@ -525,7 +526,7 @@ impl ItemWalker<'_> {
                             .map(|s| turbofish(&s.arguments))
                             .unwrap_or_default(),
                         self_ty: st.clone(),
-                        range: Range::of(&imp.self_ty),
+                        range: spans::ty(&imp.self_ty),
                     });
                 }
                 for ii in &imp.items {
@@ -606,7 +607,7 @@ impl ItemWalker<'_> {
                         path_attr,
                         cfg_paths,
                         is_test: test,
-                        range: Range::of(&md.ident),
+                        range: spans::ident(&md.ident),
                     }),
                 }
             }
@@ -637,7 +638,7 @@ impl ItemWalker<'_> {
                     fields,
                     field_types,
                     attributes: summary::attr_facts(&s.attrs),
-                    range: Range::of(&s.ident),
+                    range: spans::ident(&s.ident),
                 });
             }
             syn::Item::Enum(e) => self.facts.modules[m].items.push(unraw(&e.ident)),
@@ -726,7 +727,7 @@ impl ItemWalker<'_> {
             kind,
             ty: summary::type_name(ty),
             init_callee,
-            range: Range::of(ident),
+            range: spans::ident(ident),
             is_test,
         });
     }
@@ -750,7 +751,7 @@ impl ItemWalker<'_> {
             kind: ScopeKind::FnBody,
             parent: None,
             value: None,
-            range: body.map(Range::of).unwrap_or_default(),
+            range: body.map(spans::block).unwrap_or_default(),
         };
         self.facts.fns.push(FnFacts {
             name: name.clone(),
@@ -760,7 +761,7 @@ impl ItemWalker<'_> {
             is_async,
             attrs: fn_attrs(attrs, &name, is_async, in_test),
             ret: return_type(&sig.output),
-            range: Range::of(&sig.ident),
+            range: spans::ident(&sig.ident),
             scopes: vec![body_scope.clone()],
             params: sig
                 .inputs
@@ -780,7 +781,7 @@ impl ItemWalker<'_> {
                     syn::FnArg::Typed(pt) => Some(ParamFacts {
                         names: pat_names(&pt.pat),
                         ty: summary::type_name(&pt.ty),
-                        range: Range::of(pt),
+                        range: spans::pat_type(pt),
                     }),
                     syn::FnArg::Receiver(_) => None,
                 })
@@ -1294,7 +1295,7 @@ impl BodyWalker {
         };
         self.f.macros.push(MacroSite {
             path,
-            range: Range::of(&mac.path),
+            range: spans::path(&mac.path),
             scope: self.scope,
             args,
             after_call,
@@ -1320,7 +1321,7 @@ impl BodyWalker {
                     value,
                     after_call,
                     scope: self.scope,
-                    range: Range::of(&pi.ident),
+                    range: spans::ident(&pi.ident),
                     is_assign,
                 }),
                 syn::Pat::Type(pt) => stack.push((&pt.pat, value)),
@@ -1349,7 +1350,7 @@ impl BodyWalker {
                             value: Operand::Other,
                             after_call,
                             scope: self.scope,
-                            range: Range::of(pat),
+                            range: spans::pat(pat),
                             is_assign,
                         });
                     }
@@ -1702,7 +1703,7 @@ impl BodyWalker {
                         Some(self.record_call(
                             e,
                             Callee::Path(segs),
-                            Range::of(&p.path),
+                            spans::path(&p.path),
                             &c.args,
                             None,
                             generics,
@@ -1754,7 +1755,7 @@ impl BodyWalker {
                         receiver,
                         chain_root: root,
                     },
-                    Range::of(&mc.method),
+                    spans::ident(&mc.method),
                     &mc.args,
                     Some(recv_op),
                     generics,
@@ -1763,7 +1764,8 @@ impl BodyWalker {
             }
             Expr::Closure(c) => {
                 let is_async = c.asyncness.is_some();
-                let prev = self.push_scope(ScopeKind::Closure { is_async, arg_of }, Range::of(c));
+                let prev =
+                    self.push_scope(ScopeKind::Closure { is_async, arg_of }, spans::closure(c));
                 let me = self.scope;
                 self.nodes.insert(node_key(c, NodeKind::Closure), me);
                 self.bindings.push(Vec::new());
@@ -1779,7 +1781,7 @@ impl BodyWalker {
                 self.scope = prev;
             }
             Expr::Async(a) => {
-                let prev = self.push_scope(ScopeKind::AsyncBlock, Range::of(a));
+                let prev = self.push_scope(ScopeKind::AsyncBlock, spans::async_block(a));
                 let me = self.scope;
                 self.awaited_next = false;
                 self.visit_block(&a.block);
@@ -1809,7 +1811,7 @@ impl BodyWalker {
                         let target = self.operand(left);
                         self.f.assigns.push(AssignSite {
                             target,
-                            range: Range::of(&a.left),
+                            range: spans::expr(&a.left),
                             scope: self.scope,
                         });
                     }
@@ -1822,7 +1824,7 @@ impl BodyWalker {
                 let target = self.operand(&b.left);
                 self.f.assigns.push(AssignSite {
                     target,
-                    range: Range::of(&b.left),
+                    range: spans::expr(&b.left),
                     scope: self.scope,
                 });
             }
@@ -1846,7 +1848,7 @@ impl BodyWalker {
                     base,
                     index,
                     is_range,
-                    range: Range::of(ix),
+                    range: spans::index(ix),
                     scope: self.scope,
                     after_call: self.f.calls.len(),
                 });
@@ -1880,7 +1882,7 @@ impl BodyWalker {
                     if is_value_fn && (!is_local || arg_of.is_some()) {
                         self.f.refs.push(ValueRef {
                             path: segs,
-                            range: Range::of(&p.path),
+                            range: spans::path(&p.path),
                             scope: self.scope,
                             arg_of,
                             is_local,

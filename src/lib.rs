@@ -26,6 +26,7 @@ pub mod request_code;
 pub mod routes;
 pub mod rules;
 pub mod source;
+pub mod spans;
 pub mod statefulness;
 pub mod summary;
 pub mod suppress;
