@@ -1,7 +1,7 @@
 //! Catalogs: the knowledge of which APIs block and which functions offload work, kept as
 //! data under `rules/` (embedded at build time) and extensible from user config.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use serde::Deserialize;
 
@@ -90,7 +90,7 @@ struct BlockingFile {
 /// crate) that ends with the remaining segments, so re-exports and preludes match too.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PathPattern {
-    pub segs: Vec<String>,
+    pub segs: Vec<crate::facts::Name>,
 }
 
 impl PathPattern {
@@ -100,31 +100,78 @@ impl PathPattern {
                 .trim()
                 .trim_start_matches("::")
                 .split("::")
-                .map(|x| x.trim().to_string())
+                .map(|x| crate::facts::Name::from(x.trim()))
                 .collect(),
         }
     }
 
-    pub fn matches(&self, path: &[String]) -> bool {
+    pub fn matches<S: AsRef<str>>(&self, path: &[S]) -> bool {
         let Some((krate, tail)) = self.segs.split_first() else {
             return false;
         };
-        if path.first() != Some(krate) || path.len() < self.segs.len() {
+        if path.first().map(AsRef::as_ref) != Some(krate.as_str()) || path.len() < self.segs.len() {
             return false;
         }
         if tail.is_empty() {
             return path.len() == 1;
         }
-        path[path.len() - tail.len()..] == *tail
+        path[path.len() - tail.len()..]
+            .iter()
+            .zip(tail)
+            .all(|(a, b)| a.as_ref() == b.as_str())
     }
 
     /// `path` is this pattern or lies under it (for prefixes).
-    pub fn is_prefix_of(&self, path: &[String]) -> bool {
-        path.len() >= self.segs.len() && path[..self.segs.len()] == self.segs[..]
+    pub fn is_prefix_of<S: AsRef<str>>(&self, path: &[S]) -> bool {
+        path.len() >= self.segs.len()
+            && path
+                .iter()
+                .zip(&self.segs)
+                .all(|(a, b)| a.as_ref() == b.as_str())
     }
 
     pub fn last(&self) -> &str {
-        self.segs.last().map(String::as_str).unwrap_or("")
+        self.segs.last().map(|s| s.as_str()).unwrap_or("")
+    }
+}
+
+/// Patterns with a value each, looked up by the last segment of a path first (a pattern
+/// only matches paths that end like it), then in catalog order: the first match wins, as
+/// in a scan of the whole list, without matching every pattern against every path.
+#[derive(Clone, Debug)]
+pub struct PatternList<T> {
+    entries: Vec<(PathPattern, T)>,
+    by_last: HashMap<crate::facts::Name, Vec<usize>>,
+}
+
+impl<T> Default for PatternList<T> {
+    fn default() -> Self {
+        PatternList {
+            entries: Vec::new(),
+            by_last: HashMap::default(),
+        }
+    }
+}
+
+impl<T> PatternList<T> {
+    pub fn push(&mut self, pattern: PathPattern, value: T) {
+        let last = crate::facts::Name::from(pattern.last());
+        self.by_last
+            .entry(last)
+            .or_default()
+            .push(self.entries.len());
+        self.entries.push((pattern, value));
+    }
+
+    /// The value of the first pattern (in catalog order) that matches `path`.
+    pub fn find<S: AsRef<str>>(&self, path: &[S]) -> Option<&T> {
+        let last = path.last()?.as_ref();
+        self.by_last
+            .get(last)?
+            .iter()
+            .map(|&i| &self.entries[i])
+            .find(|(p, _)| p.matches(path))
+            .map(|(_, v)| v)
     }
 }
 
@@ -138,8 +185,8 @@ pub struct BlockingApi<'a> {
 
 #[derive(Clone, Debug)]
 pub enum Returns {
-    Type(Vec<String>),
-    Tuple(Vec<Vec<String>>),
+    Type(Vec<crate::facts::Name>),
+    Tuple(Vec<Vec<crate::facts::Name>>),
 }
 
 /// The blocking-API catalog, indexed for lookups.
@@ -150,10 +197,10 @@ pub struct BlockingCatalog {
     prefixes: Vec<(PathPattern, FnEntry)>,
     methods: Vec<(Option<PathPattern>, MethodEntry)>,
     methods_by_name: HashMap<String, Vec<usize>>,
-    returns: Vec<(PathPattern, Returns)>,
-    builders: Vec<PathPattern>,
-    wrappers: Vec<PathPattern>,
-    escape_paths: Vec<(PathPattern, String)>,
+    returns: PatternList<Returns>,
+    builders: PatternList<()>,
+    wrappers: PatternList<()>,
+    escape_paths: PatternList<String>,
     escape_methods: HashMap<String, String>,
 }
 
@@ -198,18 +245,14 @@ impl BlockingCatalog {
                 )))
                 }
             };
-            cat.returns.push((PathPattern::parse(&r.path), ret));
+            cat.returns.push(PathPattern::parse(&r.path), ret);
         }
-        cat.builders = file
-            .builder
-            .iter()
-            .map(|b| PathPattern::parse(&b.ty))
-            .collect();
-        cat.wrappers = file
-            .wrapper
-            .iter()
-            .map(|b| PathPattern::parse(&b.ty))
-            .collect();
+        for b in &file.builder {
+            cat.builders.push(PathPattern::parse(&b.ty), ());
+        }
+        for w in &file.wrapper {
+            cat.wrappers.push(PathPattern::parse(&w.ty), ());
+        }
         for e in file.escape {
             match (e.path, e.method) {
                 (Some(p), None) => cat.add_escape_path(&p, e.why),
@@ -246,13 +289,13 @@ impl BlockingCatalog {
     }
 
     pub fn add_escape_path(&mut self, path: &str, why: String) {
-        self.escape_paths.push((PathPattern::parse(path), why));
+        self.escape_paths.push(PathPattern::parse(path), why);
     }
 
     /// A call of the function at `path` blocks.
-    pub fn blocking_fn(&self, path: &[String]) -> Option<BlockingApi<'_>> {
+    pub fn blocking_fn<S: AsRef<str>>(&self, path: &[S]) -> Option<BlockingApi<'_>> {
         let last = path.last()?;
-        if let Some(ids) = self.fns_by_last.get(last) {
+        if let Some(ids) = self.fns_by_last.get(last.as_ref()) {
             for &i in ids {
                 let (pat, e) = &self.fns[i];
                 if pat.matches(path) {
@@ -267,7 +310,7 @@ impl BlockingCatalog {
         self.blocking_prefix(path)
     }
 
-    fn blocking_prefix(&self, path: &[String]) -> Option<BlockingApi<'_>> {
+    fn blocking_prefix<S: AsRef<str>>(&self, path: &[S]) -> Option<BlockingApi<'_>> {
         self.prefixes
             .iter()
             .find(|(p, _)| p.is_prefix_of(path))
@@ -282,7 +325,7 @@ impl BlockingCatalog {
     /// imports from `imported` crates.
     pub fn blocking_method(
         &self,
-        ty: Option<&[String]>,
+        ty: Option<&[crate::facts::Name]>,
         name: &str,
         first_arg_mut_ref: bool,
         imported: &dyn Fn(&str) -> bool,
@@ -321,36 +364,30 @@ impl BlockingCatalog {
         // Methods of types under a blocking prefix (`reqwest::blocking::Client::get`).
         let ty = ty?;
         let mut full = ty.to_vec();
-        full.push(name.to_string());
+        full.push(name.into());
         self.blocking_prefix(&full)
     }
 
     /// The type returned by calling `path` (a fn or `Type::method`), if the catalog knows.
-    pub fn returns(&self, path: &[String]) -> Option<&Returns> {
-        self.returns
-            .iter()
-            .find(|(p, _)| p.matches(path))
-            .map(|(_, r)| r)
+    pub fn returns<S: AsRef<str>>(&self, path: &[S]) -> Option<&Returns> {
+        self.returns.find(path)
     }
 
-    pub fn is_builder(&self, ty: &[String]) -> bool {
-        self.builders.iter().any(|p| p.matches(ty))
+    pub fn is_builder<S: AsRef<str>>(&self, ty: &[S]) -> bool {
+        self.builders.find(ty).is_some()
     }
 
-    pub fn is_wrapper(&self, ty: &[String]) -> bool {
-        self.wrappers.iter().any(|p| p.matches(ty))
+    pub fn is_wrapper<S: AsRef<str>>(&self, ty: &[S]) -> bool {
+        self.wrappers.find(ty).is_some()
     }
 
     /// Closures passed to this function run off the executor.
-    pub fn escape_fn(&self, path: &[String]) -> Option<&str> {
-        self.escape_paths
-            .iter()
-            .find(|(p, _)| p.matches(path))
-            .map(|(_, why)| why.as_str())
+    pub fn escape_fn<S: AsRef<str>>(&self, path: &[S]) -> Option<&str> {
+        self.escape_paths.find(path).map(String::as_str)
     }
 
     pub fn escape_method(&self, name: &str) -> Option<&str> {
-        self.escape_methods.get(name).map(String::as_str)
+        self.escape_methods.get(name).map(|s| s.as_str())
     }
 
     /// Number of entries, for `rule --all` and tests.

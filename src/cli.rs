@@ -182,7 +182,7 @@ pub fn run(
 ) -> i32 {
     // `cargo stateless-lint ARGS` runs `cargo-stateless-lint stateless-lint ARGS`.
     let mut args = args;
-    if args.get(1).map(String::as_str) == Some("stateless-lint") {
+    if args.get(1).map(|s| s.as_str()) == Some("stateless-lint") {
         args.remove(1);
     }
     let cli = match Cli::try_parse_from(&args) {

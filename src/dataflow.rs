@@ -3,7 +3,7 @@
 //! decides per call, a call's receiver and arguments. Nothing here crosses fn boundaries;
 //! rules combine it with the call graph of the crate model.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use crate::facts::{CallSite, FnFacts, LetFacts};
 use crate::summary::Operand;
@@ -20,7 +20,7 @@ pub enum Origin<'f> {
     /// A closure, `scopes[i]`.
     Closure(usize),
     /// A path to an item (a static, a const, a fn).
-    Path(&'f [String]),
+    Path(&'f [crate::facts::Name]),
     /// A literal.
     Literal,
     /// A local whose value is not known (a closure parameter, a `match` binding on
@@ -231,7 +231,7 @@ impl<'f> Flow<'f> {
     /// Locals on the way are followed to their binding.
     pub fn chain(&self, call: usize) -> Vec<usize> {
         let mut out = vec![call];
-        let mut seen = HashSet::from([call]);
+        let mut seen: HashSet<usize> = [call].into_iter().collect();
         let mut cur = call;
         while let Some(recv) = self.f.calls.get(cur).and_then(|c| c.receiver.as_ref()) {
             let mut op = recv;
@@ -354,7 +354,7 @@ mod tests {
             .into_iter()
             .map(|i| match &f.calls[i].callee {
                 Callee::Path(p) => p.join("::"),
-                Callee::Method { name, .. } => name.clone(),
+                Callee::Method { name, .. } => name.to_string(),
             })
             .collect();
         assert_eq!(names, ["with_state", "layer", "route", "Router::new"]);

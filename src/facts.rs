@@ -2,9 +2,10 @@
 //! its syntax tree on the thread that parsed it. Nothing here resolves names across files;
 //! paths are recorded as written and resolved later by the crate model.
 
+use foldhash::{HashMap, HashMapExt};
 use std::borrow::Cow;
-use std::collections::HashMap;
 
+use compact_str::ToCompactString;
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 use serde::{Deserialize, Serialize};
 use syn::punctuated::Punctuated;
@@ -16,8 +17,12 @@ use crate::source::Range;
 use crate::spans;
 use crate::summary::{self, AttrFact, Operand, TypeName};
 
+/// An identifier, a path segment or a short text of the facts: inline up to 24 bytes, so a
+/// path costs one allocation (its `Vec`), not one per segment.
+pub type Name = compact_str::CompactString;
+
 /// A module path inside a crate, without the leading `crate`: `["api", "handlers"]`.
-pub type ModPath = Vec<String>;
+pub type ModPath = Vec<Name>;
 
 /// Everything extracted from one file.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -28,7 +33,7 @@ pub struct FileFacts {
     /// `mod x;` declarations whose contents live in other files.
     pub child_mods: Vec<ChildMod>,
     /// First segments of every `use` path (the crates and modules a file imports from).
-    pub imported_roots: Vec<String>,
+    pub imported_roots: Vec<Name>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -36,11 +41,11 @@ pub struct ModuleFacts {
     pub path: ModPath,
     pub imports: Vec<Import>,
     /// Names of items defined in this module (fns, modules, types, consts...).
-    pub items: Vec<String>,
+    pub items: Vec<Name>,
     /// `type Name = path::To<..>;` aliases, by the aliased path as written.
-    pub aliases: Vec<(String, Vec<String>)>,
+    pub aliases: Vec<(Name, Vec<Name>)>,
     /// `type Name = ..;` aliases with the full aliased type (`type Db = Arc<Mutex<Vec<T>>>`).
-    pub type_aliases: Vec<(String, TypeName)>,
+    pub type_aliases: Vec<(Name, TypeName)>,
     /// Structs with named fields whose types name a path (`pool: DbPool`).
     pub structs: Vec<StructFacts>,
     /// `static`s, `lazy_static!` and `thread_local!` items.
@@ -62,11 +67,11 @@ pub enum StaticKind {
 /// A process-wide value: `static CACHE: Lazy<Mutex<HashMap<..>>> = ..;`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StaticFacts {
-    pub name: String,
+    pub name: Name,
     pub kind: StaticKind,
     pub ty: Option<TypeName>,
     /// The callee of the initialiser's outermost call (`Lazy::new`, `Mutex::new`), as written.
-    pub init_callee: Option<Vec<String>>,
+    pub init_callee: Option<Vec<Name>>,
     pub range: Range,
     pub is_test: bool,
 }
@@ -74,9 +79,9 @@ pub struct StaticFacts {
 /// `impl Trait<Args> for SelfTy`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ImplFacts {
-    pub trait_path: Vec<String>,
+    pub trait_path: Vec<Name>,
     pub trait_args: Vec<TypeName>,
-    pub self_ty: String,
+    pub self_ty: Name,
     pub range: Range,
 }
 
@@ -84,10 +89,10 @@ pub struct ImplFacts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Import {
     /// Local name (`fs` for `use std::fs;`, `sfs` for `use std::fs as sfs;`); empty for globs.
-    pub name: String,
+    pub name: Name,
     /// The path as written, with `self`/`super`/`crate` made absolute: a leading `crate`
     /// segment means crate-local; anything else starts with a crate or a local item name.
-    pub target: Vec<String>,
+    pub target: Vec<Name>,
     pub is_glob: bool,
     pub is_pub: bool,
 }
@@ -95,26 +100,26 @@ pub struct Import {
 /// A struct's named fields whose types are paths, as written.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct StructFacts {
-    pub name: String,
-    pub fields: Vec<(String, Vec<String>)>,
+    pub name: Name,
+    pub fields: Vec<(Name, Vec<Name>)>,
     /// Every field with its full type (tuple-struct fields are named `0`, `1`...).
-    pub field_types: Vec<(String, TypeName)>,
+    pub field_types: Vec<(Name, TypeName)>,
     pub attributes: Vec<AttrFact>,
     pub range: Range,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ChildMod {
-    pub name: String,
+    pub name: Name,
     /// Module path of the declaring module (the file's module plus inline modules).
     pub parent: ModPath,
     /// Inline modules between the file's module and the declaration (for directory rules).
-    pub inline_dirs: Vec<String>,
+    pub inline_dirs: Vec<Name>,
     /// `#[path = "..."]`, if any.
-    pub path_attr: Option<String>,
+    pub path_attr: Option<Name>,
     /// `#[cfg_attr(pred, path = "...")]` alternatives, in source order (platform-specific
     /// files); the first that exists is analysed when there is no plain `#[path]`.
-    pub cfg_paths: Vec<String>,
+    pub cfg_paths: Vec<Name>,
     pub is_test: bool,
     pub range: Range,
 }
@@ -123,16 +128,16 @@ pub struct ChildMod {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TypeExpr {
     /// A type named by a path as written (`File`, `std::fs::File`, `Self`).
-    Named(Vec<String>),
+    Named(Vec<Name>),
     /// The result of calling a path (`File::open(p)`, `stdin()`); the first argument's type
     /// is kept for wrappers such as `BufReader::new(file)`.
-    CallResult(Vec<String>, Option<Box<TypeExpr>>),
+    CallResult(Vec<Name>, Option<Box<TypeExpr>>),
     /// The result of a method call on a typed receiver.
-    MethodResult(Box<TypeExpr>, String),
+    MethodResult(Box<TypeExpr>, Name),
     /// One element of a tuple (`let (tx, rx) = channel();`).
     TupleField(Box<TypeExpr>, usize),
     /// A named field of a typed value (`state.pool`).
-    Field(Box<TypeExpr>, String),
+    Field(Box<TypeExpr>, Name),
 }
 
 /// What kind of lexical scope a call sits in; the crate model turns this into an execution
@@ -162,14 +167,14 @@ pub struct Scope {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Callee {
     /// `a::b::c(..)` as written.
-    Path(Vec<String>),
+    Path(Vec<Name>),
     /// `receiver.name(..)` with the receiver's type if known.
     Method {
-        name: String,
+        name: Name,
         receiver: Option<TypeExpr>,
         /// The first path or macro at the start of the receiver chain (`warp::path(..)` in
         /// `warp::path("a").and(..).map(..)`), used to recognise filter chains.
-        chain_root: Option<Vec<String>>,
+        chain_root: Option<Vec<Name>>,
     },
 }
 
@@ -196,7 +201,7 @@ pub struct CallSite {
 /// `let name = value;` or `name = value;`, in source order.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LetFacts {
-    pub name: String,
+    pub name: Name,
     pub value: Operand,
     /// Number of calls recorded before the binding takes effect: a use at call `i` sees the
     /// last binding with `after_call <= i`.
@@ -210,7 +215,7 @@ pub struct LetFacts {
 /// A macro invocation in a fn body: `println!(..)`, `routes![..]`, `warp::path!(..)`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MacroSite {
-    pub path: Vec<String>,
+    pub path: Vec<Name>,
     pub range: Range,
     pub scope: usize,
     pub args: Vec<Operand>,
@@ -245,7 +250,7 @@ pub struct AssignSite {
 /// A parameter with its type as written and the names its pattern binds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ParamFacts {
-    pub names: Vec<String>,
+    pub names: Vec<Name>,
     pub ty: Option<TypeName>,
     pub range: Range,
 }
@@ -253,7 +258,7 @@ pub struct ParamFacts {
 /// A path used as a value (`get(list_todos)`, `spawn_blocking(load)`), possibly a fn.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ValueRef {
-    pub path: Vec<String>,
+    pub path: Vec<Name>,
     pub range: Range,
     pub scope: usize,
     /// The call this path is a direct argument of.
@@ -275,10 +280,10 @@ pub struct FnAttrs {
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct FnFacts {
-    pub name: String,
+    pub name: Name,
     pub module: ModPath,
     /// The impl's self type (last segment) or the trait name for trait default methods.
-    pub self_ty: Option<String>,
+    pub self_ty: Option<Name>,
     /// Index of the enclosing fn when this fn item is nested inside another fn's body.
     pub parent_fn: Option<usize>,
     pub is_async: bool,
@@ -292,7 +297,7 @@ pub struct FnFacts {
     /// `use` items written inside the body.
     pub imports: Vec<Import>,
     /// Names of the parameters bound by plain identifiers.
-    pub params: Vec<String>,
+    pub params: Vec<Name>,
     /// Every typed parameter (not `self`), in order.
     pub param_types: Vec<ParamFacts>,
     /// The declared return type as written.
@@ -305,7 +310,7 @@ pub struct FnFacts {
     pub indexes: Vec<IndexSite>,
     pub assigns: Vec<AssignSite>,
     /// Paths to constants used as values (`StatusCode::UNAUTHORIZED`).
-    pub consts: Vec<Vec<String>>,
+    pub consts: Vec<Vec<Name>>,
 }
 
 /// Extracts the facts of one parsed file whose module path is `module`.
@@ -344,7 +349,7 @@ fn extract_with(
 struct ItemWalker<'f> {
     facts: &'f mut FileFacts,
     module: ModPath,
-    inline_dirs: Vec<String>,
+    inline_dirs: Vec<Name>,
     in_test: bool,
     modules_only: bool,
     /// Item macros being expanded around the current item.
@@ -400,20 +405,64 @@ impl MetaText for syn::Meta {
     }
 }
 
-pub fn path_segments(path: &syn::Path) -> Vec<String> {
+pub fn path_segments(path: &syn::Path) -> Vec<Name> {
     path.segments.iter().map(|s| unraw(&s.ident)).collect()
 }
 
 /// An identifier's name without the `r#` of raw identifiers (`mod r#impl;` is `impl.rs`).
-pub fn unraw(ident: &proc_macro2::Ident) -> String {
-    let s = ident.to_string();
-    match s.strip_prefix("r#") {
-        Some(rest) => rest.to_string(),
-        None => s,
+pub fn unraw(ident: &proc_macro2::Ident) -> Name {
+    use std::fmt::Write as _;
+    let mut text = IdentText::default();
+    let _ = write!(text, "{ident}");
+    let s = text.as_str();
+    Name::from(s.strip_prefix("r#").unwrap_or(s))
+}
+
+/// Receives an identifier's text from its `Display` (proc-macro2 has no other accessor) on
+/// the stack: most identifiers then cost no allocation at all on their way into a [`Name`].
+struct IdentText {
+    buf: [u8; 64],
+    len: usize,
+    long: Option<String>,
+}
+
+impl Default for IdentText {
+    fn default() -> IdentText {
+        IdentText {
+            buf: [0; 64],
+            len: 0,
+            long: None,
+        }
     }
 }
 
-fn attr_last(attr: &syn::Attribute) -> String {
+impl IdentText {
+    fn as_str(&self) -> &str {
+        match &self.long {
+            Some(s) => s,
+            // Only whole `&str`s are copied in, so the bytes are UTF-8.
+            None => std::str::from_utf8(&self.buf[..self.len]).unwrap_or(""),
+        }
+    }
+}
+
+impl std::fmt::Write for IdentText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if let Some(long) = &mut self.long {
+            long.push_str(s);
+        } else if self.len + s.len() <= self.buf.len() {
+            self.buf[self.len..self.len + s.len()].copy_from_slice(s.as_bytes());
+            self.len += s.len();
+        } else {
+            let mut long = String::from(self.as_str());
+            long.push_str(s);
+            self.long = Some(long);
+        }
+        Ok(())
+    }
+}
+
+fn attr_last(attr: &syn::Attribute) -> Name {
     attr.path()
         .segments
         .last()
@@ -459,7 +508,7 @@ fn fn_attrs(attrs: &[syn::Attribute], name: &str, is_async: bool, in_test: bool)
     out
 }
 
-fn self_ty_name(ty: &syn::Type) -> Option<String> {
+fn self_ty_name(ty: &syn::Type) -> Option<Name> {
     match ty {
         syn::Type::Path(tp) => tp.path.segments.last().map(|s| unraw(&s.ident)),
         syn::Type::Reference(r) => self_ty_name(&r.elem),
@@ -574,12 +623,12 @@ impl ItemWalker<'_> {
                             ..
                         }) = &nv.value
                         {
-                            return Some(s.value());
+                            return Some(Name::from(s.value()));
                         }
                     }
                     None
                 });
-                let cfg_paths: Vec<String> = md
+                let cfg_paths: Vec<Name> = md
                     .attrs
                     .iter()
                     .filter(|a| a.path().is_ident("cfg_attr"))
@@ -613,7 +662,7 @@ impl ItemWalker<'_> {
             }
             syn::Item::Struct(s) => {
                 self.facts.modules[m].items.push(unraw(&s.ident));
-                let fields: Vec<(String, Vec<String>)> = s
+                let fields: Vec<(Name, Vec<Name>)> = s
                     .fields
                     .iter()
                     .filter_map(|f| {
@@ -624,12 +673,12 @@ impl ItemWalker<'_> {
                         }
                     })
                     .collect();
-                let field_types: Vec<(String, TypeName)> = s
+                let field_types: Vec<(Name, TypeName)> = s
                     .fields
                     .iter()
                     .enumerate()
                     .filter_map(|(i, f)| {
-                        let name = f.ident.as_ref().map_or(i.to_string(), unraw);
+                        let name = f.ident.as_ref().map_or(i.to_compact_string(), unraw);
                         Some((name, summary::type_name(&f.ty)?))
                     })
                     .collect();
@@ -680,7 +729,7 @@ impl ItemWalker<'_> {
             }
             syn::Item::Macro(mac) => {
                 if let Some(id) = &mac.ident {
-                    self.facts.modules[m].items.push(id.to_string());
+                    self.facts.modules[m].items.push(id.to_compact_string());
                 } else if !mac.mac.path.is_ident("macro_rules")
                     && self.macro_depth < MAX_ITEM_MACRO_DEPTH
                 {
@@ -737,7 +786,7 @@ impl ItemWalker<'_> {
         attrs: &[syn::Attribute],
         sig: &syn::Signature,
         body: Option<&syn::Block>,
-        self_ty: Option<String>,
+        self_ty: Option<Name>,
         in_test: bool,
         parent_fn: Option<usize>,
     ) {
@@ -845,7 +894,7 @@ impl ItemWalker<'_> {
 
 fn collect_use(
     tree: &syn::UseTree,
-    prefix: &mut Vec<String>,
+    prefix: &mut Vec<Name>,
     module: &ModPath,
     is_pub: bool,
     out: &mut Vec<Import>,
@@ -888,7 +937,7 @@ fn collect_use(
                 t.push(ident);
                 t
             };
-            let name = r.rename.to_string();
+            let name = r.rename.to_compact_string();
             if name != "_" {
                 out.push(Import {
                     name,
@@ -899,7 +948,7 @@ fn collect_use(
             }
         }
         syn::UseTree::Glob(_) => out.push(Import {
-            name: String::new(),
+            name: Name::default(),
             target: absolutize(prefix, module),
             is_glob: true,
             is_pub,
@@ -913,14 +962,14 @@ fn collect_use(
 }
 
 /// The `path = "..."` inside `cfg_attr(pred, path = "...")`.
-fn cfg_attr_path(tokens: TokenStream) -> Option<String> {
+fn cfg_attr_path(tokens: TokenStream) -> Option<Name> {
     let tts: Vec<TokenTree> = tokens.into_iter().collect();
     tts.windows(3).find_map(|w| match w {
         [TokenTree::Ident(i), TokenTree::Punct(p), TokenTree::Literal(l)]
             if i == "path" && p.as_char() == '=' =>
         {
-            match syn::parse_str::<syn::LitStr>(&l.to_string()) {
-                Ok(s) => Some(s.value()),
+            match syn::parse_str::<syn::LitStr>(&l.to_compact_string()) {
+                Ok(s) => Some(s.value().into()),
                 Err(_) => None,
             }
         }
@@ -929,14 +978,14 @@ fn cfg_attr_path(tokens: TokenStream) -> Option<String> {
 }
 
 /// Makes `self::`, `super::` and `crate::` paths absolute (`crate` + module path).
-pub fn absolutize(path: &[String], module: &ModPath) -> Vec<String> {
+pub fn absolutize(path: &[Name], module: &ModPath) -> Vec<Name> {
     let Some(first) = path.first() else {
         return Vec::new();
     };
     match first.as_str() {
         "crate" => path.to_vec(),
         "self" | "super" => {
-            let mut base: Vec<String> = module.clone();
+            let mut base: Vec<Name> = module.clone();
             let mut rest = path;
             while let Some(seg) = rest.first() {
                 match seg.as_str() {
@@ -948,7 +997,7 @@ pub fn absolutize(path: &[String], module: &ModPath) -> Vec<String> {
                     _ => break,
                 }
             }
-            let mut out = vec!["crate".to_string()];
+            let mut out = vec!["crate".to_compact_string()];
             out.extend(base);
             out.extend(rest.iter().cloned());
             out
@@ -967,7 +1016,7 @@ struct BodyWalker {
     f: FnFacts,
     scope: usize,
     /// Local bindings with their types, innermost block last.
-    bindings: Vec<Vec<(String, TypeExpr)>>,
+    bindings: Vec<Vec<(Name, TypeExpr)>>,
     /// Nested fn items, extracted after the body.
     nested: Vec<syn::ItemFn>,
     /// False past [`MAX_FN_DEPTH`]: nested fn items are not cloned or analysed.
@@ -997,13 +1046,13 @@ fn node_key<T>(node: &T, kind: NodeKind) -> (usize, NodeKind) {
 const MAX_OPERAND_DEPTH: u32 = 32;
 
 /// The names a pattern binds.
-pub fn pat_names(pat: &syn::Pat) -> Vec<String> {
+pub fn pat_names(pat: &syn::Pat) -> Vec<Name> {
     let mut out = Vec::new();
     collect_pat_names(pat, &mut out, 0);
     out
 }
 
-fn collect_pat_names(pat: &syn::Pat, out: &mut Vec<String>, depth: u32) {
+fn collect_pat_names(pat: &syn::Pat, out: &mut Vec<Name>, depth: u32) {
     if depth > 32 {
         return;
     }
@@ -1078,14 +1127,14 @@ impl BodyWalker {
         None
     }
 
-    fn bind(&mut self, name: String, ty: TypeExpr) {
+    fn bind(&mut self, name: Name, ty: TypeExpr) {
         if let Some(frame) = self.bindings.last_mut() {
             frame.push((name, ty));
         }
     }
 
     /// Shadowing a name with an untyped binding must hide the older type.
-    fn bind_unknown(&mut self, name: String) {
+    fn bind_unknown(&mut self, name: Name) {
         if let Some(frame) = self.bindings.last_mut() {
             frame.push((name, TypeExpr::Named(vec!["?".into()])));
         }
@@ -1194,7 +1243,7 @@ impl BodyWalker {
                 Some(TypeExpr::CallResult(path_segments(&fp.path), first))
             }
             Expr::MethodCall(mc) => {
-                let name = mc.method.to_string();
+                let name = mc.method.to_compact_string();
                 let recv = self.expr_type_depth(&mc.receiver, d);
                 if TRANSPARENT_METHODS.contains(&name.as_str()) {
                     recv
@@ -1329,7 +1378,10 @@ impl BodyWalker {
                 syn::Pat::Paren(p) => stack.push((&p.pat, value)),
                 syn::Pat::Tuple(t) => {
                     for (i, p) in t.elems.iter().enumerate() {
-                        stack.push((p, Operand::Field(Box::new(value.clone()), i.to_string())));
+                        stack.push((
+                            p,
+                            Operand::Field(Box::new(value.clone()), i.to_compact_string()),
+                        ));
                     }
                 }
                 // `Some(x)`, `Ok(x)`, `Json(x)`, `Path(id)`: the wrapped value.
@@ -1338,7 +1390,7 @@ impl BodyWalker {
                     for fp in &st.fields {
                         let name = match &fp.member {
                             syn::Member::Named(n) => unraw(n),
-                            syn::Member::Unnamed(i) => i.index.to_string(),
+                            syn::Member::Unnamed(i) => i.index.to_compact_string(),
                         };
                         stack.push((&fp.pat, Operand::Field(Box::new(value.clone()), name)));
                     }
@@ -1423,7 +1475,7 @@ impl BodyWalker {
             Expr::Field(f) => {
                 let name = match &f.member {
                     syn::Member::Named(n) => unraw(n),
-                    syn::Member::Unnamed(i) => i.index.to_string(),
+                    syn::Member::Unnamed(i) => i.index.to_compact_string(),
                 };
                 Operand::Field(Box::new(self.operand_depth(&f.base, d)), name)
             }
@@ -1472,13 +1524,13 @@ fn same_callee(callee: &Callee, e: &Expr) -> bool {
     }
 }
 
-fn lit_text(lit: &syn::Lit) -> String {
+fn lit_text(lit: &syn::Lit) -> Name {
     match lit {
-        syn::Lit::Bool(b) => b.value.to_string(),
-        syn::Lit::Int(i) => i.base10_digits().to_string(),
-        syn::Lit::Float(f) => f.base10_digits().to_string(),
-        syn::Lit::Char(c) => c.value().to_string(),
-        _ => String::new(),
+        syn::Lit::Bool(b) => b.value.to_compact_string(),
+        syn::Lit::Int(i) => i.base10_digits().to_compact_string(),
+        syn::Lit::Float(f) => f.base10_digits().to_compact_string(),
+        syn::Lit::Char(c) => c.value().to_compact_string(),
+        _ => Name::default(),
     }
 }
 
@@ -1493,7 +1545,7 @@ fn path_macro_args(tokens: TokenStream) -> Vec<Operand> {
                 [TokenTree::Literal(l)] => summary::lit_str(l)
                     .map(Operand::Str)
                     .unwrap_or(Operand::Other),
-                _ if seg.to_string().replace(' ', "") == ".." => Operand::Lit("..".into()),
+                _ if seg.to_compact_string().replace(' ', "") == ".." => Operand::Lit("..".into()),
                 _ => match syn::parse2::<syn::Type>(seg) {
                     Ok(t) => summary::type_name(&t)
                         .map(|t| Operand::Path(t.path))
@@ -1604,7 +1656,7 @@ fn return_type(ret: &syn::ReturnType) -> Option<TypeExpr> {
 }
 
 /// The first path or macro path at the start of a method-call chain.
-fn chain_root(mut expr: &Expr) -> Option<Vec<String>> {
+fn chain_root(mut expr: &Expr) -> Option<Vec<Name>> {
     // A loop, not recursion: chains can be thousands of calls long.
     loop {
         match expr {
@@ -1727,7 +1779,7 @@ impl BodyWalker {
             }
             Expr::MethodCall(mc) => {
                 let awaited = std::mem::take(&mut self.awaited_next);
-                let name = mc.method.to_string();
+                let name = mc.method.to_compact_string();
                 let receiver = self.expr_type(&mc.receiver);
                 let root = chain_root(&mc.receiver);
                 // Receiver first (source order). `fut.map_err(..).await` awaits `fut` too.
@@ -2284,7 +2336,7 @@ mod tests {
         );
         assert_eq!(
             statics[1].init_callee.as_deref(),
-            Some(&["Cell".to_string(), "new".to_string()][..])
+            Some(&["Cell".to_compact_string(), "new".to_compact_string()][..])
         );
         assert_eq!(f.modules[0].impls[0].trait_path, ["FromRequestParts"]);
         assert_eq!(f.modules[0].impls[0].self_ty, "Claims");

@@ -78,7 +78,7 @@ fn referenced_config_files(krate: &LoadedCrate) -> Vec<ConfigFile> {
     let Ok(root) = std::fs::canonicalize(&krate.dir) else {
         return Vec::new();
     };
-    let mut written: Vec<String> = Vec::new();
+    let mut written: Vec<crate::facts::Name> = Vec::new();
     for f in &krate.files {
         for func in &f.facts.fns {
             for c in &func.calls {
@@ -112,7 +112,7 @@ fn referenced_config_files(krate: &LoadedCrate) -> Vec<ConfigFile> {
         }
         if let Ok(text) = std::fs::read_to_string(&path) {
             out.push(ConfigFile {
-                written: w,
+                written: w.into(),
                 path,
                 text,
             });
@@ -350,7 +350,7 @@ fn child_path(file: &Path, file_is_root: bool, child: &ChildMod) -> Result<PathB
         dir.join(stem.unwrap_or_default())
     };
     let mut candidates = Vec::new();
-    let attr_paths: Vec<&String> = match &child.path_attr {
+    let attr_paths: Vec<&crate::facts::Name> = match &child.path_attr {
         Some(p) => vec![p],
         None => child.cfg_paths.iter().collect(),
     };

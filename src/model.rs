@@ -9,9 +9,12 @@ use std::path::Path;
 
 use crate::catalog::{BlockingCatalog, Returns};
 use crate::discover::TargetKind;
-use crate::facts::{CallSite, Callee, FnFacts, Import, ModPath, ScopeKind, StructFacts, TypeExpr};
+use crate::facts::{
+    CallSite, Callee, FnFacts, Import, ModPath, Name, ScopeKind, StructFacts, TypeExpr,
+};
 use crate::load::LoadedCrate;
 use crate::parse::ParsedFile;
+use compact_str::ToCompactString;
 
 pub type FnId = usize;
 
@@ -19,16 +22,16 @@ pub type FnId = usize;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Resolved {
     /// A crate-local item: target index and path inside the target (no leading `crate`).
-    Local { target: usize, path: Vec<String> },
+    Local { target: usize, path: Vec<Name> },
     /// An item of another crate (or the standard library), by full path.
-    Extern(Vec<String>),
+    Extern(Vec<Name>),
 }
 
 /// A resolved type, as far as syntax tells.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ResolvedType {
-    Local { target: usize, name: String },
-    Extern(Vec<String>),
+    Local { target: usize, name: Name },
+    Extern(Vec<Name>),
     Tuple(Vec<ResolvedType>),
 }
 
@@ -37,13 +40,13 @@ pub enum ResolvedType {
 pub enum ExecContext {
     /// On the executor: an async fn, an async block, a closure inside one, or a sync handler
     /// that a framework calls inline. The string says why, for notes.
-    Async(String),
+    Async(Name),
     /// Ordinary sync code: blocking here matters only if async code calls it.
     Sync,
     /// Start-up code (`main`, fns only reached from it): blocking harms no request.
     Startup,
     /// Inside a closure given to an escape (`spawn_blocking`...).
-    Escaped(String),
+    Escaped(Name),
 }
 
 /// One fn of the crate with where it lives.
@@ -60,15 +63,15 @@ pub enum CallTarget {
     /// A fn of this crate.
     Local(FnId),
     /// A path outside the crate (candidates: glob imports can leave several).
-    Extern(Vec<Vec<String>>),
+    Extern(Vec<Vec<Name>>),
     /// A method on a receiver of a known external type.
     ExternMethod {
-        ty: Vec<String>,
-        name: String,
+        ty: Vec<Name>,
+        name: Name,
     },
     /// A method whose receiver type is unknown.
     UnknownMethod {
-        name: String,
+        name: Name,
     },
     Unknown,
 }
@@ -81,7 +84,7 @@ struct ModuleEntry<'a> {
     named: HashMap<&'a str, &'a Import>,
     globs: Vec<&'a Import>,
     items: HashSet<&'a str>,
-    aliases: HashMap<&'a str, &'a [String]>,
+    aliases: HashMap<&'a str, &'a [Name]>,
 }
 
 pub struct CrateModel<'a> {
@@ -89,20 +92,22 @@ pub struct CrateModel<'a> {
     pub catalog: &'a BlockingCatalog,
     pub fns: Vec<FnInfo>,
     file_target: Vec<usize>,
-    lib_target: Option<(usize, String)>,
+    lib_target: Option<(usize, Name)>,
     /// Per target and struct name: the module it is defined in and its field types.
     structs: HashMap<(usize, &'a str), (&'a ModPath, &'a StructFacts)>,
     /// Per target: module path → its names.
     modules: Vec<HashMap<ModPath, ModuleEntry<'a>>>,
-    free_fns: HashMap<(usize, ModPath, String), FnId>,
-    methods: HashMap<(usize, String, String), Vec<FnId>>,
-    nested_fns: HashMap<(FnId, String), FnId>,
+    /// Keys borrow the facts: a lookup builds no key (the maps are covariant, so a key of
+    /// shorter-lived borrows is accepted).
+    free_fns: HashMap<(usize, &'a [Name], &'a str), FnId>,
+    methods: HashMap<(usize, &'a str, &'a str), Vec<FnId>>,
+    nested_fns: HashMap<(FnId, &'a str), FnId>,
     /// Per fn: the resolved target of each call site.
     call_targets: Vec<Vec<CallTarget>>,
     /// Per fn: the execution context of each scope.
     contexts: Vec<Vec<ExecContext>>,
     /// Crate fns that hand a closure parameter to an escape (`fn asyncify(f) { spawn_blocking(f) }`).
-    escape_wrappers: HashMap<FnId, String>,
+    escape_wrappers: HashMap<FnId, Name>,
     /// The routes and servers, built on first use (see [`CrateModel::routes`]).
     route_table: std::cell::OnceCell<crate::routes::RouteTable>,
     /// The code that runs per request, built on first use (see [`CrateModel::request_code`]).
@@ -121,7 +126,7 @@ impl<'a> CrateModel<'a> {
             .targets
             .iter()
             .position(|t| t.kind == TargetKind::Lib)
-            .map(|t| (t, krate.targets[t].name.replace('-', "_")));
+            .map(|t| (t, Name::from(krate.targets[t].name.replace('-', "_"))));
         let mut model = CrateModel {
             krate,
             catalog,
@@ -176,7 +181,7 @@ impl<'a> CrateModel<'a> {
     /// A readable name: `module::Type::name`.
     pub fn fn_display(&self, id: FnId) -> String {
         let f = self.fn_facts(id);
-        let mut parts: Vec<&str> = f.module.iter().map(String::as_str).collect();
+        let mut parts: Vec<&str> = f.module.iter().map(Name::as_str).collect();
         if let Some(t) = &f.self_ty {
             parts.push(t);
         }
@@ -229,7 +234,7 @@ impl<'a> CrateModel<'a> {
                         e.named.entry(imp.name.as_str()).or_insert(imp);
                     }
                 }
-                e.items = m.items.iter().map(String::as_str).collect();
+                e.items = m.items.iter().map(Name::as_str).collect();
                 for (n, t) in &m.aliases {
                     e.aliases.entry(n.as_str()).or_insert(t.as_slice());
                 }
@@ -250,16 +255,16 @@ impl<'a> CrateModel<'a> {
                 });
                 match (&f.self_ty, f.parent_fn) {
                     (_, Some(parent)) => {
-                        self.nested_fns.insert((base + parent, f.name.clone()), id);
+                        self.nested_fns.insert((base + parent, f.name.as_str()), id);
                     }
                     (Some(ty), None) => self
                         .methods
-                        .entry((target, ty.clone(), f.name.clone()))
+                        .entry((target, ty.as_str(), f.name.as_str()))
                         .or_default()
                         .push(id),
                     (None, None) => {
                         self.free_fns
-                            .entry((target, f.module.clone(), f.name.clone()))
+                            .entry((target, f.module.as_slice(), f.name.as_str()))
                             .or_insert(id);
                     }
                 }
@@ -267,35 +272,31 @@ impl<'a> CrateModel<'a> {
         }
     }
 
-    fn module(&self, target: usize, module: &[String]) -> Option<&ModuleEntry<'a>> {
+    fn module(&self, target: usize, module: &[Name]) -> Option<&ModuleEntry<'a>> {
         self.modules.get(target)?.get(module)
     }
 
     /// The non-glob import of `name` in a module.
-    fn named_import(&self, target: usize, module: &[String], name: &str) -> Option<&'a Import> {
+    fn named_import(&self, target: usize, module: &[Name], name: &str) -> Option<&'a Import> {
         self.module(target, module)?.named.get(name).copied()
     }
 
-    fn glob_imports(&self, target: usize, module: &[String]) -> Vec<&'a Import> {
-        self.module(target, module)
-            .map_or_else(Vec::new, |e| e.globs.clone())
+    fn glob_imports(&self, target: usize, module: &[Name]) -> &[&'a Import] {
+        self.module(target, module).map_or(&[], |e| &e.globs[..])
     }
 
-    fn alias(&self, target: usize, module: &[String], name: &str) -> Option<&'a [String]> {
+    fn alias(&self, target: usize, module: &[Name], name: &str) -> Option<&'a [Name]> {
         self.module(target, module)?.aliases.get(name).copied()
     }
 
     /// `name` in `module` is a free fn and neither a module nor a struct, so a path
     /// `name::x` cannot go through it (an extern crate of that name is meant).
-    fn is_only_a_fn(&self, target: usize, module: &[String], name: &str) -> bool {
-        if !self
-            .free_fns
-            .contains_key(&(target, module.to_vec(), name.to_string()))
-        {
+    fn is_only_a_fn(&self, target: usize, module: &[Name], name: &str) -> bool {
+        if !self.free_fns.contains_key(&(target, module, name)) {
             return false;
         }
         let mut sub = module.to_vec();
-        sub.push(name.to_string());
+        sub.push(name.to_compact_string());
         let is_module = self
             .modules
             .get(target)
@@ -303,7 +304,7 @@ impl<'a> CrateModel<'a> {
         !is_module && !self.structs.contains_key(&(target, name))
     }
 
-    fn module_has_item(&self, target: usize, module: &[String], name: &str) -> bool {
+    fn module_has_item(&self, target: usize, module: &[Name], name: &str) -> bool {
         self.module(target, module)
             .is_some_and(|e| e.items.contains(name))
     }
@@ -313,7 +314,7 @@ impl<'a> CrateModel<'a> {
 
     /// Resolves a path written in `module` of `target`. Several results only when glob
     /// imports from other crates leave the answer open.
-    pub fn resolve_path(&self, target: usize, module: &[String], segs: &[String]) -> Vec<Resolved> {
+    pub fn resolve_path(&self, target: usize, module: &[Name], segs: &[Name]) -> Vec<Resolved> {
         let mut visited = HashSet::new();
         self.resolve_depth(target, module, segs, 0, &mut visited)
     }
@@ -321,10 +322,10 @@ impl<'a> CrateModel<'a> {
     fn resolve_depth(
         &self,
         target: usize,
-        module: &[String],
-        segs: &[String],
+        module: &[Name],
+        segs: &[Name],
         depth: u32,
-        visited: &mut HashSet<(usize, Vec<String>)>,
+        visited: &mut HashSet<(usize, Vec<Name>)>,
     ) -> Vec<Resolved> {
         let Some(first) = segs.first() else {
             return Vec::new();
@@ -348,15 +349,17 @@ impl<'a> CrateModel<'a> {
             }
             _ => {}
         }
+        // One lookup of the module's names for the steps below.
+        let entry = self.module(target, module);
         // A name imported by a `use` item of this module.
-        if let Some(imp) = self.named_import(target, module, first) {
+        if let Some(imp) = entry.and_then(|e| e.named.get(first.as_str()).copied()) {
             let mut full = imp.target.clone();
             full.extend(segs[1..].iter().cloned());
             return self.resolve_use_target(target, module, &full, depth + 1);
         }
         // An item defined in this module (a fn is not a path prefix: `fn rocket()` next to
         // `rocket::fs::NamedFile` lives in the value namespace).
-        if self.module_has_item(target, module, first)
+        if entry.is_some_and(|e| e.items.contains(first.as_str()))
             && !(segs.len() > 1 && self.is_only_a_fn(target, module, first))
         {
             let mut path = module.to_vec();
@@ -374,12 +377,13 @@ impl<'a> CrateModel<'a> {
         }
         // Glob imports.
         let mut out = Vec::new();
-        for imp in self.glob_imports(target, module) {
+        for imp in entry.map_or(&[][..], |e| &e.globs[..]) {
             for base in self.resolve_use_target(target, module, &imp.target, depth + 1) {
                 match base {
                     Resolved::Local { target: t, path } => {
-                        let has_name = self.module_has_item(t, &path, first)
-                            || self.named_import(t, &path, first).is_some();
+                        let has_name = self.module(t, &path).is_some_and(|e| {
+                            e.items.contains(first.as_str()) || e.named.contains_key(first.as_str())
+                        });
                         if has_name && visited.insert((t, path.clone())) {
                             return self.resolve_depth(t, &path, segs, depth + 1, visited);
                         }
@@ -405,8 +409,8 @@ impl<'a> CrateModel<'a> {
     fn resolve_use_target(
         &self,
         target: usize,
-        module: &[String],
-        path: &[String],
+        module: &[Name],
+        path: &[Name],
         depth: u32,
     ) -> Vec<Resolved> {
         let Some(first) = path.first() else {
@@ -418,7 +422,8 @@ impl<'a> CrateModel<'a> {
                 path: path[1..].to_vec(),
             }];
         }
-        if self.module_has_item(target, module, first)
+        let entry = self.module(target, module);
+        if entry.is_some_and(|e| e.items.contains(first.as_str()))
             && !(path.len() > 1 && self.is_only_a_fn(target, module, first))
         {
             let mut p = module.to_vec();
@@ -435,8 +440,8 @@ impl<'a> CrateModel<'a> {
         }
         // `use foo::bar` where `foo` was itself imported in this module (`use a::foo;`).
         if depth < 16 {
-            if let Some(imp) = self
-                .named_import(target, module, first)
+            if let Some(imp) = entry
+                .and_then(|e| e.named.get(first.as_str()).copied())
                 .filter(|i| i.target.len() > 1)
             {
                 let mut full = imp.target.clone();
@@ -448,7 +453,7 @@ impl<'a> CrateModel<'a> {
     }
 
     /// The crate-local fn at a resolved local path, following re-exports.
-    pub fn local_fn(&self, target: usize, path: &[String]) -> Option<FnId> {
+    pub fn local_fn(&self, target: usize, path: &[Name]) -> Option<FnId> {
         let mut visited = HashSet::new();
         self.local_fn_depth(target, path, 0, &mut visited)
     }
@@ -458,12 +463,12 @@ impl<'a> CrateModel<'a> {
     fn local_fn_depth(
         &self,
         target: usize,
-        path: &[String],
+        path: &[Name],
         depth: u32,
-        visited: &mut HashSet<(usize, Vec<String>)>,
+        visited: &mut HashSet<(usize, Vec<Name>)>,
     ) -> Option<FnId> {
         let (name, module) = path.split_last()?;
-        if let Some(&id) = self.free_fns.get(&(target, module.to_vec(), name.clone())) {
+        if let Some(&id) = self.free_fns.get(&(target, module, name.as_str())) {
             return Some(id);
         }
         if depth > 16 || !visited.insert((target, path.to_vec())) {
@@ -498,7 +503,7 @@ impl<'a> CrateModel<'a> {
             let ty_name = self
                 .local_type_name(target, module)
                 .unwrap_or_else(|| ty.clone());
-            if let Some(ids) = self.methods.get(&(target, ty_name, name.clone())) {
+            if let Some(ids) = self.methods.get(&(target, ty_name.as_str(), name.as_str())) {
                 return ids.first().copied();
             }
         }
@@ -506,7 +511,7 @@ impl<'a> CrateModel<'a> {
     }
 
     /// The name a local type path refers to (through a `use` alias in its module).
-    fn local_type_name(&self, target: usize, path: &[String]) -> Option<String> {
+    fn local_type_name(&self, target: usize, path: &[Name]) -> Option<Name> {
         let (name, module) = path.split_last()?;
         let imp = self.named_import(target, module, name)?;
         imp.target.last().cloned()
@@ -518,16 +523,16 @@ impl<'a> CrateModel<'a> {
         let target = self.fns[id].target;
         match &call.callee {
             Callee::Path(segs) => {
-                if segs.first().map(String::as_str) == Some("Self") {
+                if segs.first().map(Name::as_str) == Some("Self") {
                     if let (Some(ty), Some(name)) = (&f.self_ty, segs.get(1)) {
-                        if let Some(ids) = self.methods.get(&(target, ty.clone(), name.clone())) {
+                        if let Some(ids) = self.methods.get(&(target, ty.as_str(), name.as_str())) {
                             return CallTarget::Local(ids[0]);
                         }
                     }
                     return CallTarget::Unknown;
                 }
                 if segs.len() == 1 {
-                    if let Some(&nested) = self.nested_in_scope(id, &segs[0]) {
+                    if let Some(nested) = self.nested_in_scope(id, &segs[0]) {
                         return CallTarget::Local(nested);
                     }
                 }
@@ -555,7 +560,7 @@ impl<'a> CrateModel<'a> {
                     Some(ResolvedType::Local {
                         target: t,
                         name: ty,
-                    }) => match self.methods.get(&(t, ty, name.clone())) {
+                    }) => match self.methods.get(&(t, ty.as_str(), name.as_str())) {
                         Some(ids) => CallTarget::Local(ids[0]),
                         None => CallTarget::UnknownMethod { name: name.clone() },
                     },
@@ -571,14 +576,14 @@ impl<'a> CrateModel<'a> {
 
     /// A fn item nested in the body of `id` (or of a fn it is nested in) named `name`.
     pub fn nested_fn(&self, id: FnId, name: &str) -> Option<FnId> {
-        self.nested_in_scope(id, name).copied()
+        self.nested_in_scope(id, name)
     }
 
-    fn nested_in_scope(&self, id: FnId, name: &str) -> Option<&FnId> {
+    fn nested_in_scope(&self, id: FnId, name: &str) -> Option<FnId> {
         // A nested fn is visible in its parent's body and in fns nested alongside it.
         let mut cur = Some(id);
         while let Some(c) = cur {
-            if let Some(n) = self.nested_fns.get(&(c, name.to_string())) {
+            if let Some(&n) = self.nested_fns.get(&(c, name)) {
                 return Some(n);
             }
             cur = self
@@ -671,7 +676,10 @@ impl<'a> CrateModel<'a> {
                     target: t,
                     name: ty,
                 } => {
-                    let fid = *self.methods.get(&(t, ty, name.clone()))?.first()?;
+                    let fid = *self
+                        .methods
+                        .get(&(t, ty.as_str(), name.as_str()))?
+                        .first()?;
                     let ret = self.fn_facts(fid).ret.as_ref()?;
                     self.resolve_type(fid, ret, depth + 1)
                 }
@@ -713,7 +721,7 @@ impl<'a> CrateModel<'a> {
 
     /// Resolves a path written in the body of fn `id`: the body's own `use` items first
     /// (and those of enclosing fns), then the module's.
-    pub fn resolve_in_fn(&self, id: FnId, segs: &[String]) -> Vec<Resolved> {
+    pub fn resolve_in_fn(&self, id: FnId, segs: &[Name]) -> Vec<Resolved> {
         let target = self.fns[id].target;
         let f = self.fn_facts(id);
         if let Some(first) = segs.first() {
@@ -789,8 +797,8 @@ impl<'a> CrateModel<'a> {
     fn type_of_path_depth(
         &self,
         target: usize,
-        module: &[String],
-        segs: &[String],
+        module: &[Name],
+        segs: &[Name],
         depth: u32,
     ) -> Option<ResolvedType> {
         self.resolve_path(target, module, segs)
@@ -811,13 +819,13 @@ impl<'a> CrateModel<'a> {
     // Async context
 
     /// Why a call with a closure argument runs that closure off the executor.
-    fn escape_reason(&self, id: FnId, call: usize) -> Option<String> {
+    fn escape_reason(&self, id: FnId, call: usize) -> Option<Name> {
         let facts = self.fn_facts(id);
         match &self.call_targets[id][call] {
             CallTarget::Extern(candidates) => candidates.iter().find_map(|p| {
                 self.catalog
                     .escape_fn(p)
-                    .map(|why| format!("`{}` {why}", p.join("::")))
+                    .map(|why| compact_str::format_compact!("`{}` {why}", p.join("::")))
             }),
             CallTarget::ExternMethod { ty, name } => {
                 let mut full = ty.clone();
@@ -825,12 +833,12 @@ impl<'a> CrateModel<'a> {
                 self.catalog
                     .escape_fn(&full)
                     .or_else(|| self.catalog.escape_method(name))
-                    .map(|why| format!("`{name}` {why}"))
+                    .map(|why| compact_str::format_compact!("`{name}` {why}"))
             }
             CallTarget::UnknownMethod { name } => self
                 .catalog
                 .escape_method(name)
-                .map(|why| format!("`{name}` {why}")),
+                .map(|why| compact_str::format_compact!("`{name}` {why}")),
             CallTarget::Local(callee) => self.escape_wrappers.get(callee).map(|why| {
                 let _ = facts;
                 why.clone()
@@ -872,7 +880,13 @@ impl<'a> CrateModel<'a> {
                         .and_then(|call| self.escape_reason(id, call))
                         .or_else(|| self.escaped_scope(id, scope));
                     if let Some(why) = why {
-                        found.push((id, format!("`{}` hands it to {why}", self.fn_display(id))));
+                        found.push((
+                            id,
+                            compact_str::format_compact!(
+                                "`{}` hands it to {why}",
+                                self.fn_display(id)
+                            ),
+                        ));
                         break;
                     }
                 }
@@ -886,7 +900,7 @@ impl<'a> CrateModel<'a> {
 
     /// Why a scope of fn `id` runs off the executor, if it is (or is inside) a closure given
     /// to an escape.
-    fn escaped_scope(&self, id: FnId, mut scope: usize) -> Option<String> {
+    fn escaped_scope(&self, id: FnId, mut scope: usize) -> Option<Name> {
         let f = self.fn_facts(id);
         loop {
             let s = &f.scopes[scope];
@@ -922,7 +936,7 @@ impl<'a> CrateModel<'a> {
         }
         let Some(root) = chain_root else { return false };
         self.resolve_in_fn(id, root).iter().any(
-            |r| matches!(r, Resolved::Extern(p) if p.first().map(String::as_str) == Some("warp")),
+            |r| matches!(r, Resolved::Extern(p) if p.first().map(Name::as_str) == Some("warp")),
         )
     }
 
@@ -972,9 +986,9 @@ impl<'a> CrateModel<'a> {
         }
     }
 
-    fn ref_target(&self, id: FnId, path: &[String]) -> Option<FnId> {
+    fn ref_target(&self, id: FnId, path: &[Name]) -> Option<FnId> {
         if path.len() == 1 {
-            if let Some(&n) = self.nested_in_scope(id, &path[0]) {
+            if let Some(n) = self.nested_in_scope(id, &path[0]) {
                 return Some(n);
             }
         }
@@ -1028,11 +1042,14 @@ impl<'a> CrateModel<'a> {
                     if f.attrs.is_entry || startup.contains(&id) {
                         ExecContext::Startup
                     } else if f.is_async {
-                        ExecContext::Async(format!("`{}` is an `async fn`", f.name))
+                        ExecContext::Async(compact_str::format_compact!(
+                            "`{}` is an `async fn`",
+                            f.name
+                        ))
                     } else if let Some(kind) = &f.attrs.executor_handler {
-                        ExecContext::Async(format!("`{}` is {kind}", f.name))
+                        ExecContext::Async(compact_str::format_compact!("`{}` is {kind}", f.name))
                     } else if executor_run.contains(&id) {
-                        ExecContext::Async(format!(
+                        ExecContext::Async(compact_str::format_compact!(
                             "`{}` is passed to a warp filter, which runs it on the async executor",
                             f.name
                         ))
@@ -1127,7 +1144,7 @@ mod tests {
                 let module: ModPath = if module.is_empty() {
                     Vec::new()
                 } else {
-                    module.split("::").map(String::from).collect()
+                    module.split("::").map(Name::from).collect()
                 };
                 let path = PathBuf::from(format!("/virtual/{}.rs", module.join("/")));
                 parse_source(&path, &module, false, text.to_string())
@@ -1151,8 +1168,8 @@ mod tests {
         }
     }
 
-    fn segs(s: &str) -> Vec<String> {
-        s.split("::").map(String::from).collect()
+    fn segs(s: &str) -> Vec<Name> {
+        s.split("::").map(Name::from).collect()
     }
 
     fn fn_id(m: &CrateModel<'_>, name: &str) -> FnId {
@@ -1296,7 +1313,7 @@ mod tests {
             let c = f
                 .calls
                 .iter()
-                .find(|c| matches!(&c.callee, Callee::Path(p) if p.last().map(String::as_str) == Some(call)))
+                .find(|c| matches!(&c.callee, Callee::Path(p) if p.last().map(Name::as_str) == Some(call)))
                 .expect("call");
             m.context(id, c.scope).clone()
         };

@@ -4,7 +4,8 @@
 //! framework runs on the executor and handler closures written inside start-up code; and the
 //! sync crate-local helpers they call.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 
 use crate::dataflow::Flow;
@@ -52,7 +53,7 @@ impl RequestCode {
             closures: Vec::new(),
         };
         if out.fallback {
-            out.used = crate::routes::used_fns(model);
+            out.used = crate::routes::used_fns(model).into_iter().collect();
             out.wiring = wiring_fns(model);
             return out;
         }
@@ -183,7 +184,7 @@ fn wiring_fns(model: &CrateModel<'_>) -> HashSet<FnId> {
         let f = model.fn_facts(id);
         let hit = f.calls.iter().enumerate().any(|(ci, c)| {
             let last = match &c.callee {
-                crate::facts::Callee::Path(p) => p.last().map(String::as_str),
+                crate::facts::Callee::Path(p) => p.last().map(|s| s.as_str()),
                 crate::facts::Callee::Method { name, .. } => Some(name.as_str()),
             };
             last.is_some_and(|l| lasts.contains(l))
@@ -263,8 +264,8 @@ fn request_context_in(
         match sc.kind {
             ScopeKind::FnBody => {
                 return match model.context(id, s) {
-                    ExecContext::Async(_) if !wiring => Some(why.clone()),
-                    _ if in_closure => Some(why.clone()),
+                    ExecContext::Async(_) if !wiring => Some(why.to_string()),
+                    _ if in_closure => Some(why.to_string()),
                     _ => None,
                 };
             }
@@ -273,7 +274,7 @@ fn request_context_in(
         }
         cur = sc.parent;
     }
-    Some(why.clone())
+    Some(why.to_string())
 }
 
 /// A site found inside a sync helper, with the helpers between the called one and the site.
@@ -405,7 +406,7 @@ pub fn targets_defining(model: &CrateModel<'_>, name: &str) -> Vec<usize> {
 /// for a method on a known type, and for a method on an unknown receiver the type of the
 /// constructor its chain starts from (`OpenOptions::new().append(true).open(..)` is
 /// `std::fs::OpenOptions::open`).
-pub fn call_paths(model: &CrateModel<'_>, id: FnId, call: usize) -> Vec<Vec<String>> {
+pub fn call_paths(model: &CrateModel<'_>, id: FnId, call: usize) -> Vec<Vec<crate::facts::Name>> {
     match model.call_target(id, call) {
         CallTarget::Extern(c) => c.clone(),
         CallTarget::ExternMethod { ty, name } => {
@@ -428,7 +429,11 @@ pub fn call_paths(model: &CrateModel<'_>, id: FnId, call: usize) -> Vec<Vec<Stri
 
 /// The resolved paths of the call a method chain starts from (`Logger::try_with_str` in
 /// `Logger::try_with_str("info")?.log_to_file(..).start()`).
-pub fn chain_root_paths(model: &CrateModel<'_>, id: FnId, call: usize) -> Vec<Vec<String>> {
+pub fn chain_root_paths(
+    model: &CrateModel<'_>,
+    id: FnId,
+    call: usize,
+) -> Vec<Vec<crate::facts::Name>> {
     let f = model.fn_facts(id);
     let chain = Flow::new(f).chain(call);
     let Some(&root) = chain.last() else {

@@ -3,7 +3,8 @@
 //! around a collection, a concurrent map, an atomic); a fn body is read to find the calls
 //! and assignments that write through a given root (a parameter, `self`, a static).
 
-use std::collections::HashMap;
+use crate::facts::Name;
+use foldhash::{HashMap, HashMapExt};
 
 use crate::catalogs::state::{StateCatalog, TypeKind};
 use crate::dataflow::Flow;
@@ -18,17 +19,17 @@ pub enum Holds {
     /// A lock or cell (`lock`, as written) around `data`: a collection such as `HashMap`, a
     /// crate struct holding collections, or `None` for a plain value (`Mutex<u64>`).
     Locked {
-        lock: String,
-        data: Option<String>,
-        /// The data is only `Vec`/`String`-like (also used as scratch buffers).
+        lock: Name,
+        data: Option<Name>,
+        /// The data is only `Vec`/`Name`-like (also used as scratch buffers).
         buffer_only: bool,
     },
     /// A map or cache mutable through `&self` (`DashMap`, `moka::sync::Cache`).
-    Concurrent(String),
+    Concurrent(Name),
     /// An atomic integer.
-    Atomic(String),
+    Atomic(Name),
     /// The sending half of a fan-out channel (`tokio::sync::broadcast::Sender`).
-    Broadcast(String),
+    Broadcast(Name),
 }
 
 impl Holds {
@@ -62,22 +63,22 @@ impl Holds {
 pub struct Mutable {
     pub holds: Holds,
     /// The field path from the value to the data (`["store", "data"]`); empty for the value.
-    pub field: Vec<String>,
+    pub field: Vec<Name>,
     /// The innermost crate struct declaring the field, as (file, range of its name).
     pub decl: Option<(usize, Range)>,
     /// The type as written where the data sits (`Arc<RwLock<Data>>`).
-    pub written: String,
+    pub written: Name,
 }
 
 /// Type aliases and structs of a crate, by target and name.
 pub struct TypeIndex<'a> {
-    aliases: HashMap<(usize, Vec<String>, String), (&'a ModPath, &'a TypeName)>,
-    structs: HashMap<(usize, String), (usize, &'a ModPath, &'a StructFacts)>,
+    aliases: HashMap<(usize, Vec<Name>, Name), (&'a ModPath, &'a TypeName)>,
+    structs: HashMap<(usize, Name), (usize, &'a ModPath, &'a StructFacts)>,
 }
 
 /// What a type path written in a module refers to.
 enum TypeRef<'a> {
-    Extern(Vec<String>),
+    Extern(Vec<Name>),
     Alias(usize, &'a ModPath, &'a TypeName),
     Struct(usize, usize, &'a ModPath, &'a StructFacts),
     Unknown,
@@ -113,8 +114,8 @@ impl<'a> TypeIndex<'a> {
         &self,
         model: &CrateModel<'a>,
         target: usize,
-        module: &[String],
-        segs: &[String],
+        module: &[Name],
+        segs: &[Name],
     ) -> TypeRef<'a> {
         let resolved = model.resolve_path(target, module, segs);
         if let [Resolved::Extern(p)] = resolved.as_slice() {
@@ -126,7 +127,7 @@ impl<'a> TypeIndex<'a> {
                     _ => None,
                 };
                 if let Some(p) = std {
-                    return TypeRef::Extern(p.iter().map(|s| s.to_string()).collect());
+                    return TypeRef::Extern(p.iter().map(|s| Name::from(*s)).collect());
                 }
             }
         }
@@ -156,10 +157,10 @@ impl<'a> TypeIndex<'a> {
         &self,
         model: &CrateModel<'a>,
         target: usize,
-        module: &[String],
+        module: &[Name],
         ty: &TypeName,
-        fields: &[String],
-    ) -> Option<(usize, String)> {
+        fields: &[Name],
+    ) -> Option<(usize, Name)> {
         let mut ty = ty;
         let mut target = target;
         let mut module: ModPath = module.to_vec();
@@ -194,9 +195,9 @@ impl<'a> TypeIndex<'a> {
         &self,
         model: &CrateModel<'a>,
         target: usize,
-        module: &[String],
+        module: &[Name],
         ty: &TypeName,
-        pred: &dyn Fn(&[String]) -> bool,
+        pred: &dyn Fn(&[Name]) -> bool,
     ) -> bool {
         self.mentions_depth(model, target, module, ty, pred, 0)
     }
@@ -205,9 +206,9 @@ impl<'a> TypeIndex<'a> {
         &self,
         model: &CrateModel<'a>,
         target: usize,
-        module: &[String],
+        module: &[Name],
         ty: &TypeName,
-        pred: &dyn Fn(&[String]) -> bool,
+        pred: &dyn Fn(&[Name]) -> bool,
         depth: u32,
     ) -> bool {
         if depth > MAX_TYPE_DEPTH {
@@ -239,7 +240,7 @@ impl<'a> TypeIndex<'a> {
         model: &CrateModel<'a>,
         cat: &StateCatalog,
         target: usize,
-        module: &[String],
+        module: &[Name],
         ty: &TypeName,
     ) -> Vec<Mutable> {
         let mut out = Vec::new();
@@ -262,17 +263,17 @@ struct Walk<'w, 'a> {
     model: &'w CrateModel<'a>,
     cat: &'w StateCatalog,
     out: &'w mut Vec<Mutable>,
-    field: Vec<String>,
+    field: Vec<Name>,
     decl: Option<(usize, Range)>,
     /// Structs being walked (cycles).
-    stack: Vec<(usize, String)>,
+    stack: Vec<(usize, Name)>,
 }
 
 /// What a walk under a lock found.
 #[derive(Default)]
 struct Inner {
     /// A collection (its name) and whether every collection is a buffer type.
-    data: Option<(String, bool)>,
+    data: Option<(Name, bool)>,
     /// Something other than benign values and `()`.
     value: bool,
 }
@@ -283,7 +284,7 @@ impl Walk<'_, '_> {
         &mut self,
         ty: &TypeName,
         target: usize,
-        module: &[String],
+        module: &[Name],
         lock: Option<&str>,
         depth: u32,
     ) -> Inner {
@@ -308,7 +309,7 @@ impl Walk<'_, '_> {
         match self.index.resolve(self.model, target, module, &ty.path) {
             TypeRef::Extern(p) => match self.cat.type_info(&p).map(|i| (i.kind, i.buffer)) {
                 Some((TypeKind::Lock, _)) => {
-                    let name = ty.last().to_string();
+                    let name = Name::from(ty.last());
                     let mut under = Inner::default();
                     for a in &ty.args {
                         let i = self.walk(a, target, module, Some(&name), depth + 1);
@@ -329,7 +330,7 @@ impl Walk<'_, '_> {
                 Some((TypeKind::Collection, buffer)) => {
                     inner.value = true;
                     if lock.is_some() {
-                        inner.data = Some((ty.last().to_string(), buffer));
+                        inner.data = Some((ty.last().into(), buffer));
                     } else {
                         for a in &ty.args {
                             self.walk(a, target, module, None, depth + 1);
@@ -338,20 +339,20 @@ impl Walk<'_, '_> {
                 }
                 Some((TypeKind::Concurrent, _)) => {
                     inner.value = true;
-                    inner.data = Some((ty.last().to_string(), false));
+                    inner.data = Some((ty.last().into(), false));
                     if lock.is_none() {
-                        self.push(Holds::Concurrent(ty.last().to_string()), ty);
+                        self.push(Holds::Concurrent(ty.last().into()), ty);
                     }
                 }
                 Some((TypeKind::Atomic, _)) => {
                     inner.value = true;
                     if lock.is_none() {
-                        self.push(Holds::Atomic(ty.last().to_string()), ty);
+                        self.push(Holds::Atomic(ty.last().into()), ty);
                     }
                 }
                 Some((TypeKind::Broadcast, _)) => {
                     inner.value = true;
-                    self.push(Holds::Broadcast(ty.last().to_string()), ty);
+                    self.push(Holds::Broadcast(ty.last().into()), ty);
                 }
                 Some((TypeKind::Flag | TypeKind::Benign, _)) => {}
                 None => {
@@ -411,7 +412,7 @@ impl Walk<'_, '_> {
             holds,
             field: self.field.clone(),
             decl: self.decl,
-            written: ty.display(),
+            written: ty.display().into(),
         });
     }
 }
@@ -433,14 +434,14 @@ fn merge(into: &mut Inner, other: Inner) {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Root<'f> {
     /// A parameter (index into `param_types`), with the fields taken from it.
-    Param(usize, Vec<String>),
+    Param(usize, Vec<Name>),
     /// `self`, with the fields taken from it.
-    SelfValue(Vec<String>),
+    SelfValue(Vec<Name>),
     /// A path to an item (a static), with the fields taken from it.
-    Path(&'f [String], Vec<String>),
+    Path(&'f [Name], Vec<Name>),
     /// The result of a method call that is not a guard (`depot.obtain::<T>()`), with the
     /// fields taken from it.
-    Call(usize, Vec<String>),
+    Call(usize, Vec<Name>),
     Other,
 }
 
@@ -484,7 +485,7 @@ const COPY_METHODS: &[&str] = &["cloned", "to_vec", "to_owned", "to_string", "co
 /// The root of `op` (used where `at` calls have been recorded).
 pub fn root_of<'f>(f: &'f FnFacts, op: &'f Operand, at: usize) -> Root<'f> {
     let flow = Flow::new(f);
-    let mut fields: Vec<String> = Vec::new();
+    let mut fields: Vec<Name> = Vec::new();
     let mut op = op;
     let mut at = at;
     let mut lets = f.lets.len();
@@ -558,7 +559,7 @@ pub struct Write<'f> {
     pub range: Range,
     pub scope: usize,
     /// `insert`, `fetch_add`, `=`...
-    pub what: String,
+    pub what: Name,
     /// For calls: the call index.
     pub call: Option<usize>,
 }

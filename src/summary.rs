@@ -3,17 +3,18 @@
 //! attributes with their arguments ([`AttrFact`]). They are built on the parsing thread and
 //! read by the crate model and the route model; nothing here resolves names.
 
+use compact_str::ToCompactString;
 use proc_macro2::{TokenStream, TokenTree};
 use serde::{Deserialize, Serialize};
 
-use crate::facts::{path_segments, unraw};
+use crate::facts::{path_segments, unraw, Name};
 
 /// A type as written: `Option<Claims>` is `Option` with one argument `Claims`;
 /// `&mut Request` is `Request` with `is_ref`. Tuples are `()` with their elements as
 /// arguments, slices and arrays `[]`, `impl Trait` `impl` + the trait, `dyn Trait` `dyn`.
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TypeName {
-    pub path: Vec<String>,
+    pub path: Vec<Name>,
     pub args: Vec<TypeName>,
     pub is_ref: bool,
 }
@@ -21,7 +22,7 @@ pub struct TypeName {
 impl TypeName {
     /// The last path segment (`Claims` for `crate::auth::Claims`).
     pub fn last(&self) -> &str {
-        self.path.last().map(String::as_str).unwrap_or("")
+        self.path.last().map(Name::as_str).unwrap_or("")
     }
 
     /// Every type mentioned, this one first (`Arc<Mutex<HashMap<K, V>>>` yields four).
@@ -155,7 +156,7 @@ fn bound_type(
         syn::TypeParamBound::Trait(t) => Some(&t.path),
         _ => None,
     })?;
-    let mut path = vec![kind.to_string()];
+    let mut path = vec![kind.to_compact_string()];
     path.extend(path_segments(first));
     let mut args = Vec::new();
     if let Some(last) = first.segments.last() {
@@ -189,21 +190,21 @@ pub enum Operand {
     /// A closure: `scopes[i]` (its body's value is the scope's `value`).
     Closure(usize),
     /// A string literal.
-    Str(String),
+    Str(Name),
     /// Another literal, as written (`true`, `8080`).
-    Lit(String),
+    Lit(Name),
     /// A local binding or parameter.
-    Local(String),
+    Local(Name),
     /// A path to an item (`health`, `handlers::list`, `StatusCode::UNAUTHORIZED`).
-    Path(Vec<String>),
+    Path(Vec<Name>),
     /// `(a, b)`.
     Tuple(Vec<Operand>),
     /// `[a, b]` or `vec![a, b]`.
     Array(Vec<Operand>),
     /// `base.name`; an index `base[i]` is `Field(base, "[]")`.
-    Field(Box<Operand>, String),
+    Field(Box<Operand>, Name),
     /// `Name { field: value, .. }`.
-    Struct(Vec<String>, Vec<(String, Operand)>),
+    Struct(Vec<Name>, Vec<(Name, Operand)>),
     /// Anything else.
     #[default]
     Other,
@@ -230,25 +231,25 @@ impl Operand {
 /// One argument of an attribute: `"/path"`, `get`, `wrap = "Auth::new()"`, `rank = 2`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AttrArg {
-    Str(String),
+    Str(Name),
     /// A bare path (`get`, `GET`, `ROLE_ADMIN`).
-    Path(Vec<String>),
+    Path(Vec<Name>),
     /// `name = value` with the value as text (string contents unquoted).
-    Named(String, String),
+    Named(Name, Name),
     /// Anything else, as text.
-    Other(String),
+    Other(Name),
 }
 
 /// An attribute with its arguments: `#[get("/ops", wrap = "Auth")]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttrFact {
-    pub path: Vec<String>,
+    pub path: Vec<Name>,
     pub args: Vec<AttrArg>,
 }
 
 impl AttrFact {
     pub fn last(&self) -> &str {
-        self.path.last().map(String::as_str).unwrap_or("")
+        self.path.last().map(Name::as_str).unwrap_or("")
     }
 
     /// The first string argument (`"/ops"` of `#[get("/ops")]`).
@@ -304,7 +305,7 @@ pub fn attr_fact(a: &syn::Attribute) -> AttrFact {
                     lit: syn::Lit::Str(s),
                     ..
                 }) => AttrArg::Str(str_value(s)),
-                _ => AttrArg::Other(String::new()),
+                _ => AttrArg::Other(Name::default()),
             };
             vec![v]
         }
@@ -337,13 +338,17 @@ fn attr_arg(seg: Vec<TokenTree>) -> AttrArg {
         if let Some(s) = lit_str(l) {
             return AttrArg::Str(s);
         }
-        return AttrArg::Other(l.to_string());
+        return AttrArg::Other(l.to_compact_string());
     }
     if let (Some(TokenTree::Ident(name)), Some(TokenTree::Punct(eq))) = (seg.first(), seg.get(1)) {
         if eq.as_char() == '=' && seg.len() > 2 {
             let value = match &seg[2..] {
-                [TokenTree::Literal(l)] => lit_str(l).unwrap_or_else(|| l.to_string()),
-                rest => rest.iter().cloned().collect::<TokenStream>().to_string(),
+                [TokenTree::Literal(l)] => lit_str(l).unwrap_or_else(|| l.to_compact_string()),
+                rest => rest
+                    .iter()
+                    .cloned()
+                    .collect::<TokenStream>()
+                    .to_compact_string(),
             };
             return AttrArg::Named(unraw(name), value);
         }
@@ -351,33 +356,35 @@ fn attr_arg(seg: Vec<TokenTree>) -> AttrArg {
     let ts: TokenStream = seg.into_iter().collect();
     match syn::parse2::<syn::Path>(ts.clone()) {
         Ok(p) => AttrArg::Path(path_segments(&p)),
-        Err(_) => AttrArg::Other(ts.to_string()),
+        Err(_) => AttrArg::Other(ts.to_compact_string()),
     }
 }
 
 /// The value of a string literal token (`"a"`, `r"a"`), if it is one.
-pub fn lit_str(l: &proc_macro2::Literal) -> Option<String> {
-    let text = l.to_string();
+pub fn lit_str(l: &proc_macro2::Literal) -> Option<Name> {
+    let text = l.to_compact_string();
     if !(text.starts_with('"') || text.starts_with("r\"") || text.starts_with("r#")) {
         return None;
     }
     if let Some(v) = plain_str_value(&text) {
         return Some(v);
     }
-    syn::parse_str::<syn::LitStr>(&text).ok().map(|s| s.value())
+    syn::parse_str::<syn::LitStr>(&text)
+        .ok()
+        .map(|s| s.value().into())
 }
 
 /// The value of a string literal, without syn's unescaping when it has no escapes and no
 /// suffix (nearly all of them: route paths, format strings); `LitStr::value` re-parses every
 /// literal character by character.
-pub fn str_value(s: &syn::LitStr) -> String {
-    plain_str_value(&s.token().to_string()).unwrap_or_else(|| s.value())
+pub fn str_value(s: &syn::LitStr) -> Name {
+    plain_str_value(&s.token().to_compact_string()).unwrap_or_else(|| s.value().into())
 }
 
 /// `"text"` with no backslash inside: its contents.
-fn plain_str_value(token: &str) -> Option<String> {
+fn plain_str_value(token: &str) -> Option<Name> {
     let inner = token.strip_prefix('"')?.strip_suffix('"')?;
-    (!inner.contains(['\\', '"'])).then(|| inner.to_string())
+    (!inner.contains(['\\', '"'])).then(|| inner.to_compact_string())
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ pub struct FileSink {
     #[serde(default)]
     pub method: Option<String>,
     #[serde(default)]
-    pub unless_chain: Vec<String>,
+    pub unless_chain: Vec<crate::facts::Name>,
     pub what: String,
 }
 
@@ -74,7 +74,7 @@ impl LoggingCatalog {
         self.print.iter().find(|p| p.name == name)
     }
 
-    pub fn opens_file(&self, paths: &[Vec<String>]) -> bool {
+    pub fn opens_file(&self, paths: &[Vec<crate::facts::Name>]) -> bool {
         self.file_open.iter().any(|o| {
             let pat = PathPattern::parse(&o.path);
             paths.iter().any(|p| pat.matches(p))

@@ -2,7 +2,7 @@
 //! client data, which calls carry it into their result, and what panics. Read by
 //! `panic-on-request-input`.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -160,7 +160,7 @@ fn patterns(entries: Vec<SourceEntry>) -> Vec<(PathPattern, String, bool)> {
 
 fn find_source<'a>(
     entries: &'a [(PathPattern, String, bool)],
-    ty: &[String],
+    ty: &[crate::facts::Name],
 ) -> Option<SourceKind<'a>> {
     entries
         .iter()
@@ -236,24 +236,24 @@ impl RequestCatalog {
     }
 
     /// What a parameter of this (resolved) type carries, if it is a request extractor.
-    pub fn source(&self, ty: &[String]) -> Option<SourceKind<'_>> {
+    pub fn source(&self, ty: &[crate::facts::Name]) -> Option<SourceKind<'_>> {
         find_source(&self.sources, ty)
     }
 
     /// Like [`Self::source`] for types that carry request data only in a handler.
-    pub fn weak_source(&self, ty: &[String]) -> Option<SourceKind<'_>> {
+    pub fn weak_source(&self, ty: &[crate::facts::Name]) -> Option<SourceKind<'_>> {
         find_source(&self.weak_sources, ty)
     }
 
     /// A state/extension type: the fn is a handler, the parameter is server-built.
-    pub fn is_evidence(&self, ty: &[String]) -> bool {
+    pub fn is_evidence(&self, ty: &[crate::facts::Name]) -> bool {
         self.evidence.iter().any(|p| p.matches(ty))
     }
 
     /// A function whose result is parsed or decoded from its arguments.
-    pub fn is_parser_fn(&self, path: &[String]) -> bool {
+    pub fn is_parser_fn(&self, path: &[crate::facts::Name]) -> bool {
         self.fns.iter().any(|p| p.matches(path))
-            || (path.len() >= 2 && path.last().is_some_and(|l| self.assoc.contains(l)))
+            || (path.len() >= 2 && path.last().is_some_and(|l| self.assoc.contains(l.as_str())))
     }
 
     /// A web framework crate (including warp, which has no entry of its own).
@@ -277,8 +277,8 @@ impl RequestCatalog {
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> Vec<String> {
-        s.split("::").map(String::from).collect()
+    fn p(s: &str) -> Vec<crate::facts::Name> {
+        s.split("::").map(crate::facts::Name::from).collect()
     }
 
     #[test]

@@ -110,22 +110,22 @@ impl SessionCatalog {
     /// (`tower_sessions::MemoryStore::default`), in catalog order.
     pub fn stores_for_call<'c>(
         &'c self,
-        path: &'c [String],
+        path: &'c [crate::facts::Name],
     ) -> impl Iterator<Item = &'c StoreEntry> + 'c {
         let split = path.split_last();
         self.stores.iter().filter_map(move |(pat, e)| {
             let (ctor, ty) = split?;
             let ctor_ok = if e.constructors.is_empty() {
-                self.constructors.contains(ctor)
+                self.constructors.iter().any(|c| c == ctor)
             } else {
-                e.constructors.contains(ctor)
+                e.constructors.iter().any(|c| c == ctor)
             };
             (ctor_ok && pat.matches(ty)).then_some(e)
         })
     }
 
     /// The key entry for a call of the function at the resolved `path`.
-    pub fn key_generator(&self, path: &[String]) -> Option<&KeyEntry> {
+    pub fn key_generator(&self, path: &[crate::facts::Name]) -> Option<&KeyEntry> {
         self.keys
             .iter()
             .find(|(p, _)| p.matches(path))
@@ -133,7 +133,7 @@ impl SessionCatalog {
     }
 
     /// The index of the argument that is a session secret, for a call of `path`.
-    pub fn secret_arg(&self, path: &[String]) -> Option<usize> {
+    pub fn secret_arg(&self, path: &[crate::facts::Name]) -> Option<usize> {
         self.sinks
             .iter()
             .find(|(p, _)| p.matches(path))
@@ -141,7 +141,7 @@ impl SessionCatalog {
     }
 
     /// A function of a crate that produces random bytes.
-    pub fn is_random(&self, path: &[String]) -> bool {
+    pub fn is_random(&self, path: &[crate::facts::Name]) -> bool {
         path.first()
             .is_some_and(|c| self.random_crates.iter().any(|r| r == c))
     }
@@ -151,8 +151,8 @@ impl SessionCatalog {
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> Vec<String> {
-        s.split("::").map(String::from).collect()
+    fn p(s: &str) -> Vec<crate::facts::Name> {
+        s.split("::").map(crate::facts::Name::from).collect()
     }
 
     #[test]

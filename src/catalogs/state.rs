@@ -1,7 +1,7 @@
 //! The state catalog (`rules/state.toml`): which types hold data that a process can change
 //! in place, and which method calls change it.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -139,7 +139,7 @@ impl StateCatalog {
     }
 
     /// The kind of the external type at a resolved path.
-    pub fn type_info(&self, path: &[String]) -> Option<TypeInfo> {
+    pub fn type_info(&self, path: &[crate::facts::Name]) -> Option<TypeInfo> {
         self.types
             .iter()
             .find(|(p, _)| p.matches(path))
@@ -157,14 +157,14 @@ impl StateCatalog {
     }
 
     /// A memoising attribute (`#[cached]`).
-    pub fn is_memo_attr(&self, path: &[String]) -> bool {
+    pub fn is_memo_attr(&self, path: &[crate::facts::Name]) -> bool {
         self.memo_attrs.iter().any(|p| p.matches(path))
     }
 }
 
 impl StateCatalog {
     /// A framework extractor whose first type argument is application state.
-    pub fn is_extractor(&self, path: &[String]) -> bool {
+    pub fn is_extractor(&self, path: &[crate::facts::Name]) -> bool {
         self.extractors.iter().any(|p| p.matches(path))
     }
 
@@ -174,17 +174,17 @@ impl StateCatalog {
     }
 
     /// A WebSocket or server-sent events type.
-    pub fn is_realtime(&self, path: &[String]) -> bool {
+    pub fn is_realtime(&self, path: &[crate::facts::Name]) -> bool {
         self.realtime.iter().any(|p| p.matches(path))
     }
 
     /// A server constructor whose closure runs once per worker (`HttpServer::new`).
-    pub fn is_per_worker_server(&self, path: &[String]) -> bool {
+    pub fn is_per_worker_server(&self, path: &[crate::facts::Name]) -> bool {
         self.servers.iter().any(|p| p.matches(path))
     }
 
     /// A constructor of shared state (`web::Data::new`).
-    pub fn is_state_wrapper(&self, path: &[String]) -> bool {
+    pub fn is_state_wrapper(&self, path: &[crate::facts::Name]) -> bool {
         self.state_wrappers.iter().any(|p| p.matches(path))
     }
 
@@ -205,8 +205,8 @@ fn patterns(entries: &[PathEntry]) -> Vec<PathPattern> {
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> Vec<String> {
-        s.split("::").map(String::from).collect()
+    fn p(s: &str) -> Vec<crate::facts::Name> {
+        s.split("::").map(crate::facts::Name::from).collect()
     }
 
     #[test]

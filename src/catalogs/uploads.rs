@@ -155,17 +155,17 @@ impl UploadCatalog {
     }
 
     /// A type that carries upload data (`axum::extract::Multipart`, rocket `TempFile`).
-    pub fn is_source_type(&self, path: &[String]) -> bool {
+    pub fn is_source_type(&self, path: &[crate::facts::Name]) -> bool {
         self.sources.iter().any(|p| p.matches(path))
     }
 
     /// A method returning upload data, on a receiver of type `receiver`.
-    pub fn is_source_method(&self, name: &str, receiver: &[String]) -> bool {
+    pub fn is_source_method(&self, name: &str, receiver: &[crate::facts::Name]) -> bool {
         self.source_methods.iter().any(|m| m == name)
             && self.source_receivers.iter().any(|p| p.matches(receiver))
     }
 
-    pub fn sink(&self, path: &[String]) -> Option<Sink> {
+    pub fn sink(&self, path: &[crate::facts::Name]) -> Option<Sink> {
         self.sinks
             .iter()
             .find(|(p, _)| p.matches(path))
@@ -173,7 +173,7 @@ impl UploadCatalog {
     }
 
     /// The data argument of a write method on a receiver of type `ty`.
-    pub fn sink_method(&self, ty: &[String], name: &str) -> Option<usize> {
+    pub fn sink_method(&self, ty: &[crate::facts::Name], name: &str) -> Option<usize> {
         self.sink_methods
             .iter()
             .find(|(p, names, _)| p.matches(ty) && names.iter().any(|n| n == name))
@@ -187,7 +187,7 @@ impl UploadCatalog {
             .any(|(_, names, _)| names.iter().any(|n| n == name))
     }
 
-    pub fn is_file_constructor(&self, path: &[String]) -> bool {
+    pub fn is_file_constructor(&self, path: &[crate::facts::Name]) -> bool {
         self.file_constructors.iter().any(|p| p.matches(path))
     }
 
@@ -196,7 +196,7 @@ impl UploadCatalog {
     }
 
     /// What a local-disk object store is, for a call of a constructor at `path`.
-    pub fn local_store(&self, path: &[String]) -> Option<&str> {
+    pub fn local_store(&self, path: &[crate::facts::Name]) -> Option<&str> {
         let (_, ty) = path.split_last()?;
         self.local_stores
             .iter()
@@ -204,11 +204,11 @@ impl UploadCatalog {
             .map(|(_, w)| w.as_str())
     }
 
-    pub fn is_scratch_call(&self, path: &[String]) -> bool {
+    pub fn is_scratch_call(&self, path: &[crate::facts::Name]) -> bool {
         self.scratch_calls.iter().any(|p| p.matches(path))
     }
 
-    pub fn is_remove(&self, path: &[String]) -> bool {
+    pub fn is_remove(&self, path: &[crate::facts::Name]) -> bool {
         self.removes.iter().any(|p| p.matches(path))
     }
 }
@@ -217,8 +217,8 @@ impl UploadCatalog {
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> Vec<String> {
-        s.split("::").map(String::from).collect()
+    fn p(s: &str) -> Vec<crate::facts::Name> {
+        s.split("::").map(crate::facts::Name::from).collect()
     }
 
     #[test]

@@ -39,9 +39,9 @@ impl AuthStatus {
 /// Crate-wide facts the auth decision needs: which crate types are request extractors.
 pub struct AuthFacts {
     /// Crate types that implement a request-extractor trait (`FromRequestParts`...).
-    pub extractor_types: HashSet<String>,
+    pub extractor_types: HashSet<crate::facts::Name>,
     /// poem-openapi `#[derive(SecurityScheme)]` types.
-    pub security_schemes: HashSet<String>,
+    pub security_schemes: HashSet<crate::facts::Name>,
 }
 
 impl AuthFacts {
@@ -342,7 +342,7 @@ fn classify_into(eval: &Eval<'_, '_>, node: &Node, site: &Site, out: &mut Vec<La
                 out.push(layer(type_name_of(p), catalog_kind(e), site));
                 return;
             }
-            let name = p.last().cloned().unwrap_or_default();
+            let name = p.last().map(|s| s.to_string()).unwrap_or_default();
             out.push(layer(name.clone(), kind_by_name(&name), site));
         }
         Node::Closure { ctx, .. } => {
@@ -357,7 +357,7 @@ fn classify_into(eval: &Eval<'_, '_>, node: &Node, site: &Site, out: &mut Vec<La
             let f = model.fn_facts(*fn_id);
             let param = f.param_types.get(*index);
             let pname = param
-                .and_then(|p| p.names.first().cloned())
+                .and_then(|p| p.names.first().map(|s| s.to_string()))
                 .unwrap_or_else(|| index.to_string());
             // A parameter of a named type: what the type's name says (`rate_limit: &RateLimit`).
             if let Some(ty) = param.and_then(|p| p.ty.as_ref()) {
@@ -406,15 +406,15 @@ fn kind_by_name(name: &str) -> LayerKind {
 }
 
 /// `CatchPanicLayer` of `tower_http::catch_panic::CatchPanicLayer::new`.
-fn type_name_of(p: &[String]) -> String {
+fn type_name_of(p: &[crate::facts::Name]) -> String {
     match p {
         [.., ty, f]
             if f.chars().next().is_some_and(|c| c.is_lowercase())
                 && ty.chars().next().is_some_and(|c| c.is_uppercase()) =>
         {
-            ty.clone()
+            ty.to_string()
         }
-        [.., last] => last.clone(),
+        [.., last] => last.to_string(),
         [] => String::new(),
     }
 }
@@ -422,7 +422,7 @@ fn type_name_of(p: &[String]) -> String {
 /// A crate fn used as middleware (axum `from_fn(f)`, a salvo hoop, actix `from_fn(f)`).
 pub fn middleware_fn(model: &CrateModel<'_>, f: FnId, site: &Site) -> Layer {
     let cat = RouteCatalog::builtin();
-    let name = model.fn_facts(f).name.clone();
+    let name = model.fn_facts(f).name.to_string();
     // 401 means "authenticate first"; a 403 alone (a blocked user agent, a rate limit) counts
     // only for a fn whose name says it checks who calls.
     let (answers_401, answers_403) = rejections(model, f);
@@ -445,7 +445,7 @@ fn rejections(model: &CrateModel<'_>, f: FnId) -> (bool, bool) {
         let facts = model.fn_facts(id);
         let mut r = (false, false);
         for c in &facts.consts {
-            match c.last().map(String::as_str) {
+            match c.last().map(|s| s.as_str()) {
                 Some("UNAUTHORIZED") => r.0 = true,
                 Some("FORBIDDEN") => r.1 = true,
                 _ => {}

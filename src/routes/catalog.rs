@@ -49,22 +49,22 @@ pub struct ExtractorEntry {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Names {
-    pub strong: Vec<String>,
-    pub weak: Vec<String>,
-    pub not: Vec<String>,
+    pub strong: Vec<crate::facts::Name>,
+    pub weak: Vec<crate::facts::Name>,
+    pub not: Vec<crate::facts::Name>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtractorTraits {
-    pub names: Vec<String>,
+    pub names: Vec<crate::facts::Name>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sensitive {
-    pub prefixes: Vec<String>,
-    pub public: Vec<String>,
+    pub prefixes: Vec<crate::facts::Name>,
+    pub public: Vec<crate::facts::Name>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -97,7 +97,10 @@ pub struct RouteCatalog {
 
 /// A path through a crate's prelude (`salvo::prelude::CatchPanic::new`, what
 /// `use salvo::prelude::*` gives): the catalog entry of that crate with the same type name.
-fn through_prelude<'e>(path: &[String], entries: impl Iterator<Item = &'e str>) -> Option<String> {
+fn through_prelude<'e>(
+    path: &[crate::facts::Name],
+    entries: impl Iterator<Item = &'e str>,
+) -> Option<String> {
     let at = path.iter().position(|s| s == "prelude")?;
     let krate = path.first()?;
     let ty = path.get(at + 1)?;
@@ -111,7 +114,7 @@ fn through_prelude<'e>(path: &[String], entries: impl Iterator<Item = &'e str>) 
 }
 
 /// Whether `path` is `entry` or an item inside it (`CatchPanicLayer::new`).
-pub fn path_matches(entry: &str, path: &[String]) -> bool {
+pub fn path_matches(entry: &str, path: &[crate::facts::Name]) -> bool {
     let mut segs = entry.split("::");
     let mut n = 0;
     for p in path {
@@ -130,7 +133,7 @@ impl RouteCatalog {
         CATALOG.get_or_init(|| toml::from_str(ROUTES_TOML).unwrap_or_default())
     }
 
-    pub fn layer(&self, path: &[String]) -> Option<&LayerEntry> {
+    pub fn layer(&self, path: &[crate::facts::Name]) -> Option<&LayerEntry> {
         // The longest matching entry wins (a specific `other` over a generic prefix).
         let direct = self
             .layer
@@ -143,13 +146,13 @@ impl RouteCatalog {
         })
     }
 
-    pub fn middleware_fn(&self, path: &[String]) -> Option<&MiddlewareFnEntry> {
+    pub fn middleware_fn(&self, path: &[crate::facts::Name]) -> Option<&MiddlewareFnEntry> {
         self.middleware_fn
             .iter()
             .find(|e| path_matches(&e.path, path))
     }
 
-    pub fn extractor(&self, path: &[String]) -> Option<&ExtractorEntry> {
+    pub fn extractor(&self, path: &[crate::facts::Name]) -> Option<&ExtractorEntry> {
         self.extractor
             .iter()
             .find(|e| path_matches(&e.path, path))
@@ -160,7 +163,7 @@ impl RouteCatalog {
             })
     }
 
-    pub fn internals(&self, path: &[String]) -> Option<&InternalsEntry> {
+    pub fn internals(&self, path: &[crate::facts::Name]) -> Option<&InternalsEntry> {
         self.internals.iter().find(|e| path_matches(&e.path, path))
     }
 
@@ -184,8 +187,8 @@ impl RouteCatalog {
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> Vec<String> {
-        s.split("::").map(String::from).collect()
+    fn p(s: &str) -> Vec<crate::facts::Name> {
+        s.split("::").map(crate::facts::Name::from).collect()
     }
 
     #[test]

@@ -42,14 +42,14 @@ pub enum Node {
         ctx: Ctx,
         index: usize,
     },
-    Str(String),
-    Lit(String),
+    Str(crate::facts::Name),
+    Lit(crate::facts::Name),
     /// A path to a crate fn (a handler, a middleware fn, a `configure` fn).
     LocalFn(FnId),
     /// A path to an item of another crate, resolved (`tower_http::cors::CorsLayer`).
-    Extern(Vec<String>),
+    Extern(Vec<crate::facts::Name>),
     /// A path to a crate item that is not a fn (a unit struct, a const).
-    LocalItem(Vec<String>),
+    LocalItem(Vec<crate::facts::Name>),
     /// A closure.
     Closure {
         ctx: Ctx,
@@ -226,7 +226,7 @@ impl<'m, 'a> Eval<'m, 'a> {
     }
 
     /// What a path written in fn `id` names.
-    pub fn path(&self, id: FnId, segs: &[String]) -> Node {
+    pub fn path(&self, id: FnId, segs: &[crate::facts::Name]) -> Node {
         // A fn of the same module wins over an import of the same name: that import is a
         // macro (`use actix_web::delete;` for `#[delete(..)]` beside `fn delete`), since a fn
         // and an imported fn of one name would not compile.
@@ -284,7 +284,7 @@ impl<'m, 'a> Eval<'m, 'a> {
     /// The string an argument denotes (a literal, a `const`, or a binding of one).
     pub fn arg_str(&self, ctx: &Ctx, call: usize, i: usize) -> Option<String> {
         match self.arg(ctx, call, i) {
-            Node::Str(s) => Some(s),
+            Node::Str(s) => Some(s.into()),
             _ => None,
         }
     }
@@ -319,9 +319,9 @@ impl<'m, 'a> Eval<'m, 'a> {
 #[derive(Clone, Debug)]
 pub enum Callee2 {
     /// A method name.
-    Method(String),
+    Method(crate::facts::Name),
     /// Resolved candidate paths of a path call.
-    Path(Vec<Vec<String>>),
+    Path(Vec<Vec<crate::facts::Name>>),
 }
 
 impl Callee2 {
@@ -352,12 +352,12 @@ impl Callee2 {
     pub fn last(&self) -> Option<&str> {
         match self {
             Callee2::Method(m) => Some(m),
-            Callee2::Path(c) => c.first().and_then(|p| p.last()).map(String::as_str),
+            Callee2::Path(c) => c.first().and_then(|p| p.last()).map(|s| s.as_str()),
         }
     }
 
     /// The first resolved path.
-    pub fn first_path(&self) -> Option<&[String]> {
+    pub fn first_path(&self) -> Option<&[crate::facts::Name]> {
         match self {
             Callee2::Path(c) => c.first().map(Vec::as_slice),
             Callee2::Method(_) => None,

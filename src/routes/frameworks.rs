@@ -107,7 +107,7 @@ impl<'m, 'a> Builder<'m, 'a> {
                 let ty = f.param_types.get(*index)?.ty.as_ref()?;
                 for r in self.model.resolve_in_fn(*fn_id, &ty.path) {
                     if let crate::model::Resolved::Extern(p) = r {
-                        match p.first().map(String::as_str) {
+                        match p.first().map(|s| s.as_str()) {
                             Some("axum") if ty.last() == "Router" => return Some(Framework::Axum),
                             Some("actix_web") => return Some(Framework::ActixWeb),
                             Some("poem") if ty.last() == "Route" => return Some(Framework::Poem),
@@ -486,11 +486,11 @@ impl<'m, 'a> Builder<'m, 'a> {
             {
                 is_resource = true;
                 prefix = match self.eval.arg(ctx, *call, 0) {
-                    Node::Str(s) => s,
+                    Node::Str(s) => s.into(),
                     Node::Array(xs) => xs
                         .iter()
                         .filter_map(|x| match x {
-                            Node::Str(s) => Some(s.clone()),
+                            Node::Str(s) => Some(s.to_string()),
                             _ => None,
                         })
                         .next()
@@ -690,7 +690,10 @@ impl<'m, 'a> Builder<'m, 'a> {
                 )),
                 "method" => {
                     if let Node::Extern(p) = self.eval.arg(ctx, *call, 0) {
-                        methods = vec![p.last().cloned().unwrap_or_else(|| "*".into())];
+                        methods = vec![p
+                            .last()
+                            .map(|s| s.to_string())
+                            .unwrap_or_else(|| "*".into())];
                     }
                 }
                 _ => {}
@@ -1079,14 +1082,14 @@ impl<'m, 'a> Builder<'m, 'a> {
         match base {
             Node::Macro { ctx, index } => {
                 let mf = &self.model.fn_facts(ctx.fn_id).macros[*index];
-                if mf.path.last().map(String::as_str) != Some("path") {
+                if mf.path.last().map(|s| s.as_str()) != Some("path") {
                     return vec![WarpAlt::default()];
                 }
                 let segs = mf
                     .args
                     .iter()
                     .map(|a| match a {
-                        Operand::Str(s) => s.clone(),
+                        Operand::Str(s) => s.to_string(),
                         Operand::Lit(l) if l == ".." => "*".into(),
                         Operand::Path(p) => {
                             format!("{{{}}}", p.last().cloned().unwrap_or_default())
@@ -1568,7 +1571,7 @@ fn route_attribute(a: &AttrFact) -> Option<(Vec<String>, String)> {
             if let crate::summary::AttrArg::Path(p) = arg {
                 if let [m] = p.as_slice() {
                     if m.chars().all(|c| c.is_ascii_uppercase()) {
-                        methods.push(m.clone());
+                        methods.push(m.to_string());
                     }
                 }
             }
@@ -1612,14 +1615,14 @@ fn address_of(eval: &Eval<'_, '_>, node: Node, depth: u32) -> Option<String> {
         return None;
     }
     match node {
-        Node::Str(s) => Some(s),
+        Node::Str(s) => Some(s.into()),
         Node::Tuple(xs) if xs.len() == 2 => {
             let host = match &xs[0] {
-                Node::Str(s) => s.clone(),
+                Node::Str(s) => s.to_string(),
                 Node::Array(octets) => octets
                     .iter()
                     .map(|o| match o {
-                        Node::Lit(l) => l.clone(),
+                        Node::Lit(l) => l.to_string(),
                         _ => "?".into(),
                     })
                     .collect::<Vec<_>>()
@@ -1627,12 +1630,12 @@ fn address_of(eval: &Eval<'_, '_>, node: Node, depth: u32) -> Option<String> {
                 other => address_of(eval, other.clone(), depth + 1)?,
             };
             let port = match &xs[1] {
-                Node::Lit(l) => l.clone(),
+                Node::Lit(l) => l.to_string(),
                 _ => "?".into(),
             };
             Some(format!("{host}:{port}"))
         }
-        Node::Extern(p) => match p.last().map(String::as_str) {
+        Node::Extern(p) => match p.last().map(|s| s.as_str()) {
             Some("LOCALHOST") => Some("127.0.0.1".into()),
             Some("UNSPECIFIED") => Some("0.0.0.0".into()),
             _ => None,
@@ -1644,7 +1647,7 @@ fn address_of(eval: &Eval<'_, '_>, node: Node, depth: u32) -> Option<String> {
                     let site = eval.call_site(&ctx, call);
                     let parts: Vec<String> = (0..site.args.len())
                         .map(|i| match eval.arg(&ctx, call, i) {
-                            Node::Lit(l) => l,
+                            Node::Lit(l) => l.into(),
                             _ => "?".into(),
                         })
                         .collect();
@@ -1674,7 +1677,7 @@ fn address_of(eval: &Eval<'_, '_>, node: Node, depth: u32) -> Option<String> {
         Node::Macro { ctx, index } => {
             let mf = &eval.model.fn_facts(ctx.fn_id).macros[index];
             match mf.args.first() {
-                Some(Operand::Str(s)) => Some(s.clone()),
+                Some(Operand::Str(s)) => Some(s.to_string()),
                 _ => None,
             }
         }

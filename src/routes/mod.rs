@@ -336,10 +336,10 @@ mod model_tests {
         let parsed: Vec<ParsedFile> = files
             .iter()
             .map(|(module, text)| {
-                let module: Vec<String> = if module.is_empty() {
+                let module: Vec<crate::facts::Name> = if module.is_empty() {
                     Vec::new()
                 } else {
-                    module.split("::").map(String::from).collect()
+                    module.split("::").map(crate::facts::Name::from).collect()
                 };
                 let path = PathBuf::from(format!("/virtual/{}.rs", module.join("/")));
                 parse_source(&path, &module, false, text.to_string())

@@ -139,7 +139,7 @@ fn direct_blocking<'m>(
             .map(|api| (api, format!("{}::{name}", ty.join("::")))),
         CallTarget::UnknownMethod { name } => catalog
             .blocking_method(None, name, mut_ref, &imported)
-            .map(|api| (api, name.clone())),
+            .map(|api| (api, name.to_string())),
         CallTarget::Local(_) | CallTarget::Unknown => None,
     }
 }

@@ -131,7 +131,7 @@ fn log4rs_config_findings(cx: &RuleContext<'_>, id: FnId, ci: usize) -> Option<V
         .krate
         .config_files
         .iter()
-        .find(|f| &f.written == written)?;
+        .find(|f| f.written == *written)?;
     let mut out = Vec::new();
     for (line, column, kind) in yaml_file_appenders(&file.text) {
         let start = crate::source::Position { line, column };
@@ -234,7 +234,7 @@ fn chain_from_crate(model: &CrateModel<'_>, id: FnId, ci: usize, pat: &PathPatte
 
 /// A later method in the same chain (`.log_to_file(..).duplicate_to_stdout(..)`) is named
 /// in `names`.
-fn chain_has_outer(f: &FnFacts, ci: usize, names: &[String]) -> bool {
+fn chain_has_outer(f: &FnFacts, ci: usize, names: &[crate::facts::Name]) -> bool {
     if names.is_empty() {
         return false;
     }

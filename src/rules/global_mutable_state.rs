@@ -88,7 +88,7 @@ struct Candidate<'a> {
     file: usize,
     target: usize,
     /// Module path + name, as a local path resolves to it.
-    path: Vec<String>,
+    path: Vec<crate::facts::Name>,
     facts: &'a StaticFacts,
     parts: Vec<Mutable>,
 }
@@ -147,7 +147,7 @@ impl Rule for GlobalMutableState {
                 }
             }
         }
-        let by_path: BTreeMap<(usize, Vec<String>), usize> = candidates
+        let by_path: BTreeMap<(usize, Vec<crate::facts::Name>), usize> = candidates
             .iter()
             .enumerate()
             .map(|(i, c)| ((c.target, c.path.clone()), i))
@@ -165,7 +165,7 @@ impl Rule for GlobalMutableState {
                 continue;
             }
             if !by_path.is_empty() {
-                let static_of = |segs: &[String]| -> Option<usize> {
+                let static_of = |segs: &[crate::facts::Name]| -> Option<usize> {
                     model
                         .resolve_in_fn(id, segs)
                         .into_iter()
@@ -197,7 +197,7 @@ impl Rule for GlobalMutableState {
                         written[c].push(Written {
                             fn_id: id,
                             range: w.range,
-                            what: w.what.clone(),
+                            what: w.what.to_string(),
                         });
                     }
                 }
@@ -235,7 +235,7 @@ impl Rule for GlobalMutableState {
                         written[c].push(Written {
                             fn_id: id,
                             range,
-                            what,
+                            what: what.into(),
                         });
                     }
                 }

@@ -101,7 +101,7 @@ struct StateWrite {
     range: Range,
     what: String,
     /// Field path from the state value to the written place.
-    fields: Vec<String>,
+    fields: Vec<crate::facts::Name>,
 }
 
 /// One in-process data store (or broadcast sender) found in state.
@@ -116,7 +116,7 @@ struct Group {
 }
 
 /// How a write's root is tied to the state value.
-type RootMatch<'m> = dyn Fn(&Root<'_>) -> Option<Vec<String>> + 'm;
+type RootMatch<'m> = dyn Fn(&Root<'_>) -> Option<Vec<crate::facts::Name>> + 'm;
 
 /// Deepest chain of crate fns followed from a handler.
 const MAX_HELPER_DEPTH: u32 = 2;
@@ -198,8 +198,9 @@ impl Rule for InMemoryAppState {
                     continue;
                 }
                 let module = f.module.clone();
-                let recv_type =
-                    |fields: &[String]| index.struct_at(model, target, &module, state_ty, fields);
+                let recv_type = |fields: &[crate::facts::Name]| {
+                    index.struct_at(model, target, &module, state_ty, fields)
+                };
                 let writes = find_writes(model, cat, id, &*root_match, &recv_type, 0);
                 let subscribes = if realtime {
                     subscriptions(f, &*root_match)
@@ -219,7 +220,7 @@ impl Rule for InMemoryAppState {
                     );
                     let (hits, subs): (Vec<StateWrite>, Vec<Range>) = match part.holds {
                         Holds::Broadcast(_) => {
-                            let name = part.field.last().map(String::as_str).unwrap_or("");
+                            let name = part.field.last().map(|s| s.as_str()).unwrap_or("");
                             let signal = ["shutdown", "stop", "cancel", "quit", "terminate"]
                                 .iter()
                                 .any(|s| name.to_lowercase().contains(s));
@@ -325,7 +326,7 @@ fn is_realtime_fn(model: &CrateModel<'_>, cat: &StateCatalog, id: FnId) -> bool 
 }
 
 /// `state.tx.subscribe()` calls: the field path and where.
-fn subscriptions(f: &FnFacts, root_match: &RootMatch<'_>) -> Vec<(Vec<String>, Range)> {
+fn subscriptions(f: &FnFacts, root_match: &RootMatch<'_>) -> Vec<(Vec<crate::facts::Name>, Range)> {
     let mut out = Vec::new();
     for (i, c) in f.calls.iter().enumerate() {
         let Callee::Method { name, .. } = &c.callee else {
@@ -344,7 +345,7 @@ fn subscriptions(f: &FnFacts, root_match: &RootMatch<'_>) -> Vec<(Vec<String>, R
 
 /// The crate struct (target, name) at a field path of the state, when the facts could not
 /// type the receiver (a destructured extractor: `State(state): State<AppState>`).
-type RecvType<'m> = dyn Fn(&[String]) -> Option<(usize, String)> + 'm;
+type RecvType<'m> = dyn Fn(&[crate::facts::Name]) -> Option<(usize, crate::facts::Name)> + 'm;
 
 /// What call `ci` of fn `id` calls in the crate: resolved by the model, or as a method of
 /// the crate struct the receiver is (through `recv_type`).
@@ -352,7 +353,7 @@ fn local_callee(
     model: &CrateModel<'_>,
     id: FnId,
     ci: usize,
-    base: Option<&[String]>,
+    base: Option<&[crate::facts::Name]>,
     recv_type: &RecvType<'_>,
 ) -> Option<FnId> {
     if let CallTarget::Local(callee) = model.call_target(id, ci) {
@@ -388,14 +389,14 @@ fn find_writes(
         out.push(StateWrite {
             writer: id,
             range: w.range,
-            what: w.what.clone(),
+            what: w.what.to_string(),
             fields,
         });
     }
     if depth >= MAX_HELPER_DEPTH {
         return out;
     }
-    let untyped = |_: &[String]| None;
+    let untyped = |_: &[crate::facts::Name]| None;
     for (ci, call) in f.calls.iter().enumerate() {
         let recv_base = call
             .receiver
@@ -427,7 +428,7 @@ fn find_writes(
     out
 }
 
-fn joined(a: &[String], b: &[String]) -> Vec<String> {
+fn joined(a: &[crate::facts::Name], b: &[crate::facts::Name]) -> Vec<crate::facts::Name> {
     let mut v = a.to_vec();
     v.extend(b.iter().cloned());
     v

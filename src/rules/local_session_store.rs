@@ -160,7 +160,7 @@ fn random_origin(
     })
 }
 
-fn short(p: &[String]) -> String {
+fn short(p: &[crate::facts::Name]) -> String {
     let n = p.len();
     p[n.saturating_sub(2)..].join("::")
 }
@@ -169,7 +169,7 @@ fn store_finding(
     cx: &RuleContext<'_>,
     id: FnId,
     ci: usize,
-    path: &[String],
+    path: &[crate::facts::Name],
     e: &StoreEntry,
     cached: Option<usize>,
 ) -> Finding {
@@ -225,7 +225,13 @@ fn store_finding(
     }
 }
 
-fn key_finding(cx: &RuleContext<'_>, id: FnId, ci: usize, path: &[String], fix: &str) -> Finding {
+fn key_finding(
+    cx: &RuleContext<'_>,
+    id: FnId,
+    ci: usize,
+    path: &[crate::facts::Name],
+    fix: &str,
+) -> Finding {
     let model = cx.model;
     let f = model.fn_facts(id);
     Finding {
@@ -250,7 +256,7 @@ fn random_key_finding(
     cx: &RuleContext<'_>,
     id: FnId,
     ci: usize,
-    path: &[String],
+    path: &[crate::facts::Name],
     rand_call: usize,
 ) -> Finding {
     let model = cx.model;

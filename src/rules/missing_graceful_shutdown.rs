@@ -72,7 +72,7 @@ declare_rule! {
     };
 }
 
-fn any_match(entries: &[PathEntry], paths: &[Vec<String>]) -> bool {
+fn any_match(entries: &[PathEntry], paths: &[Vec<crate::facts::Name>]) -> bool {
     entries.iter().any(|e| {
         let pat = PathPattern::parse(&e.path);
         paths.iter().any(|p| pat.matches(p))
@@ -148,7 +148,7 @@ impl Reader<'_, '_> {
         out
     }
 
-    fn is_sigterm_const(&self, path: &[String]) -> bool {
+    fn is_sigterm_const(&self, path: &[crate::facts::Name]) -> bool {
         path.last()
             .is_some_and(|l| self.catalog.sigterm_consts.iter().any(|c| c == l))
     }
@@ -336,7 +336,7 @@ fn has_direct_sigterm(model: &CrateModel<'_>, catalog: &ServersCatalog, id: FnId
         .iter()
         .map(|e| e.path.rsplit("::").next().unwrap_or(""))
         .collect();
-    let is_const = |p: &[String]| {
+    let is_const = |p: &[crate::facts::Name]| {
         p.last()
             .is_some_and(|l| catalog.sigterm_consts.iter().any(|c| c == l))
     };
@@ -345,7 +345,7 @@ fn has_direct_sigterm(model: &CrateModel<'_>, catalog: &ServersCatalog, id: FnId
     }
     f.calls.iter().enumerate().any(|(ci, c)| {
         let last = match &c.callee {
-            Callee::Path(p) => p.last().map(String::as_str),
+            Callee::Path(p) => p.last().map(|s| s.as_str()),
             Callee::Method { name, .. } => Some(name.as_str()),
         };
         let named = last.is_some_and(|l| term_lasts.contains(&l))
@@ -391,7 +391,7 @@ fn call_at(model: &CrateModel<'_>, id: FnId, range: Range) -> Option<usize> {
 fn method_name<'a>(model: &CrateModel<'a>, id: FnId, ci: usize) -> Option<&'a str> {
     match &model.fn_facts(id).calls[ci].callee {
         Callee::Method { name, .. } => Some(name.as_str()),
-        Callee::Path(p) => p.last().map(String::as_str),
+        Callee::Path(p) => p.last().map(|s| s.as_str()),
     }
 }
 

@@ -241,7 +241,7 @@ struct Source<'c> {
 }
 
 /// A local and a field path under it: `("data", ["send_id"])` for `data.send_id`.
-type Place = (String, Vec<String>);
+type Place = (crate::facts::Name, Vec<crate::facts::Name>);
 
 /// How a place is checked before use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -259,7 +259,7 @@ enum Guard {
 struct HelperCall {
     handler: FnId,
     range: Range,
-    param_name: String,
+    param_name: crate::facts::Name,
     /// The handler's checks of the value passed, re-rooted at the helper's parameter.
     guards: Vec<(Place, Guard)>,
 }
@@ -270,14 +270,14 @@ fn handler_sources<'c>(
     cat: &'c RequestCatalog,
     id: FnId,
     routed: bool,
-    extractors: &HashSet<String>,
+    extractors: &HashSet<crate::facts::Name>,
 ) -> BTreeMap<usize, Source<'c>> {
     let f = model.fn_facts(id);
     let mut strong = BTreeMap::new();
     let mut weak = Vec::new();
     let mut evidence = routed
         || f.attrs.executor_handler.is_some()
-        || (f.self_ty.is_some() && cat.evidence_methods.contains(&f.name));
+        || (f.self_ty.is_some() && cat.evidence_methods.contains(f.name.as_str()));
     let mut framework: Option<&Framework> = None;
     for (pi, p) in f.param_types.iter().enumerate() {
         let Some(ty) = &p.ty else { continue };
@@ -406,10 +406,11 @@ fn routed_fns(model: &CrateModel<'_>, cat: &RequestCatalog) -> HashSet<FnId> {
                 continue;
             };
             let routing = match (&call.callee, model.call_target(id, ci)) {
-                (Callee::Method { name, .. }, _) => cat.routing_methods.contains(name),
+                (Callee::Method { name, .. }, _) => cat.routing_methods.contains(name.as_str()),
                 (Callee::Path(_), CallTarget::Extern(cands)) => cands.iter().any(|c| {
                     c.first().is_some_and(|k| cat.is_framework_crate(k))
-                        && c.last().is_some_and(|l| cat.routing_fns.contains(l))
+                        && c.last()
+                            .is_some_and(|l| cat.routing_fns.contains(l.as_str()))
                 }),
                 _ => false,
             };
@@ -437,13 +438,13 @@ fn value_names<'m>(model: &CrateModel<'m>) -> HashSet<&'m str> {
             f.refs
                 .iter()
                 .filter_map(|r| r.path.last())
-                .map(String::as_str),
+                .map(|s| s.as_str()),
         );
         for m in &f.macros {
             let mut stack: Vec<&Operand> = m.args.iter().collect();
             while let Some(op) = stack.pop() {
                 match op {
-                    Operand::Path(p) => out.extend(p.last().map(String::as_str)),
+                    Operand::Path(p) => out.extend(p.last().map(|s| s.as_str())),
                     Operand::Tuple(xs) | Operand::Array(xs) => stack.extend(xs.iter()),
                     _ => {}
                 }
@@ -454,7 +455,7 @@ fn value_names<'m>(model: &CrateModel<'m>) -> HashSet<&'m str> {
 }
 
 /// `<id>` and `<path..>` names of a rocket route pattern.
-fn dynamic_names(pattern: &str) -> Vec<String> {
+fn dynamic_names(pattern: &str) -> Vec<crate::facts::Name> {
     let mut out = Vec::new();
     let mut rest = pattern;
     while let Some(start) = rest.find('<') {
@@ -462,7 +463,7 @@ fn dynamic_names(pattern: &str) -> Vec<String> {
         let Some(end) = after.find('>') else { break };
         let name = after[..end].trim_end_matches("..").trim();
         if !name.is_empty() {
-            out.push(name.to_string());
+            out.push(name.into());
         }
         rest = &after[end + 1..];
     }
@@ -584,7 +585,7 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
         let cat = self.an.cat;
         match &call.callee {
             Callee::Method { name, .. } => {
-                if cat.never.contains(name) || cat.server_methods.contains(name) {
+                if cat.never.contains(name.as_str()) || cat.server_methods.contains(name.as_str()) {
                     return Through::Nothing;
                 }
                 // `req.extract::<web::Data<T>>()`: extracting server-built state.
@@ -592,16 +593,17 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
                     return Through::Nothing;
                 }
                 if call.awaited {
-                    return if cat.awaited_receiver.contains(name) {
+                    return if cat.awaited_receiver.contains(name.as_str()) {
                         Through::Receiver
                     } else {
                         Through::Nothing
                     };
                 }
-                if cat.receiver_and_args.contains(name) {
+                if cat.receiver_and_args.contains(name.as_str()) {
                     return Through::Both;
                 }
-                if cat.receiver.contains(name) || cat.sink_methods.contains(name) {
+                if cat.receiver.contains(name.as_str()) || cat.sink_methods.contains(name.as_str())
+                {
                     return Through::Receiver;
                 }
                 // Any other method with no data arguments views or transforms its receiver,
@@ -643,7 +645,7 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
         if !by_literal_name {
             return false;
         }
-        if cat.raw_path_getters.contains(name) {
+        if cat.raw_path_getters.contains(name.as_str()) {
             return call
                 .generics
                 .first()
@@ -656,7 +658,7 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
             return false;
         };
         let map = &self.f.calls[*k];
-        matches!(&map.callee, Callee::Method { name, .. } if cat.raw_path_maps.contains(name))
+        matches!(&map.callee, Callee::Method { name, .. } if cat.raw_path_maps.contains(name.as_str()))
             && map.args.is_empty()
             && call
                 .generics
@@ -705,11 +707,11 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
     }
 
     /// `Some(x)`, `Ok(x)`, `u64::from_str(s)` by how they are written.
-    fn assoc_as_written(&self, segs: &[String]) -> bool {
+    fn assoc_as_written(&self, segs: &[crate::facts::Name]) -> bool {
         let cat = self.an.cat;
         match segs {
             [one] => matches!(one.as_str(), "Some" | "Ok"),
-            [.., last] => cat.assoc.contains(last),
+            [.., last] => cat.assoc.contains(last.as_str()),
             [] => false,
         }
     }
@@ -781,7 +783,7 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
                 .collect();
             calls.sort_unstable();
             if let Some(w) = calls.iter().find_map(|&i| match &self.f.calls[i].callee {
-                Callee::Method { name, .. } => self.an.cat.accessors.get(name),
+                Callee::Method { name, .. } => self.an.cat.accessors.get(name.as_str()),
                 _ => None,
             }) {
                 what = w.to_string();
@@ -810,7 +812,7 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
                     let c = &self.f.calls[*j];
                     match &c.callee {
                         Callee::Method { name, .. }
-                            if cat.copies.contains(name) || name == "as_str" =>
+                            if cat.copies.contains(name.as_str()) || name == "as_str" =>
                         {
                             op = c.receiver.as_ref()?;
                         }
@@ -831,7 +833,7 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
         let mut out = self.extra_guards.clone();
         for c in &self.f.calls {
             match &c.callee {
-                Callee::Method { name, .. } if cat.guards.contains(name) => {
+                Callee::Method { name, .. } if cat.guards.contains(name.as_str()) => {
                     let kind = if matches!(name.as_str(), "len" | "is_empty") {
                         Guard::Length
                     } else {
@@ -845,7 +847,7 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
             }
             let callee_name = match &c.callee {
                 Callee::Method { name, .. } => name.as_str(),
-                Callee::Path(segs) => segs.last().map(String::as_str).unwrap_or(""),
+                Callee::Path(segs) => segs.last().map(|s| s.as_str()).unwrap_or(""),
             };
             if cat
                 .guard_fn_prefixes
@@ -945,7 +947,7 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
             let Callee::Method { name, .. } = &call.callee else {
                 continue;
             };
-            if !cat.sink_methods.contains(name) {
+            if !cat.sink_methods.contains(name.as_str()) {
                 continue;
             }
             let Some(recv) = &call.receiver else { continue };
@@ -961,7 +963,7 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
             let message = match self.described_call(recv) {
                 Some(j) => {
                     let inner = &f.calls[j];
-                    let keyed = matches!(&inner.callee, Callee::Method { name, .. } if cat.lookups.contains(name))
+                    let keyed = matches!(&inner.callee, Callee::Method { name, .. } if cat.lookups.contains(name.as_str()))
                         && inner
                             .receiver
                             .as_ref()
@@ -990,7 +992,7 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
         }
         for m in &f.macros {
             let Some(name) = m.path.last() else { continue };
-            if !cat.sink_macros.contains(name) {
+            if !cat.sink_macros.contains(name.as_str()) {
                 continue;
             }
             let mut hit = m.args.iter().find_map(|a| self.derived(a, m.after_call));
@@ -1120,10 +1122,10 @@ impl<'x, 'm, 'a, 'c> FnAnalysis<'x, 'm, 'a, 'c> {
             let Callee::Method { name, .. } = &self.f.calls[*j].callee else {
                 return Some(*j);
             };
-            if cat.sink_methods.contains(name) {
+            if cat.sink_methods.contains(name.as_str()) {
                 return None;
             }
-            if !cat.copies.contains(name) {
+            if !cat.copies.contains(name.as_str()) {
                 return Some(*j);
             }
             op = self.f.calls[*j].receiver.as_ref()?;
@@ -1230,7 +1232,7 @@ fn describe_call(call: &CallSite) -> String {
 }
 
 /// Names captured inline by a format string: `{id}`, `{id:?}` (not `{}`, `{0}`, `{{`).
-fn format_captures(s: &str) -> Vec<String> {
+fn format_captures(s: &str) -> Vec<crate::facts::Name> {
     let mut out = Vec::new();
     let mut chars = s.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
@@ -1248,7 +1250,7 @@ fn format_captures(s: &str) -> Vec<String> {
             && name.chars().all(|c| c.is_alphanumeric() || c == '_')
             && !name.chars().next().is_some_and(|c| c.is_ascii_digit())
         {
-            out.push(name.to_string());
+            out.push(name.into());
         }
     }
     out

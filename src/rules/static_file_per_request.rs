@@ -90,10 +90,10 @@ struct ServeEntry {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StaticFilesCatalog {
-    asset_dirs: Vec<String>,
-    asset_files: Vec<String>,
-    asset_extensions: Vec<String>,
-    state_extractors: Vec<String>,
+    asset_dirs: Vec<crate::facts::Name>,
+    asset_files: Vec<crate::facts::Name>,
+    asset_extensions: Vec<crate::facts::Name>,
+    state_extractors: Vec<crate::facts::Name>,
     #[serde(default)]
     read: Vec<ReadEntry>,
     #[serde(default)]
@@ -332,7 +332,7 @@ fn fixed_path(
 
 /// Names a format string captures inline: `slug` in `"pages/{slug}.html"` and
 /// `"{slug:?}"`; not `{}`, `{0}` or an escaped `{{`.
-fn format_captures(s: &str) -> Vec<String> {
+fn format_captures(s: &str) -> Vec<crate::facts::Name> {
     let mut out = Vec::new();
     let mut rest = s;
     while let Some(open) = rest.find('{') {
@@ -349,8 +349,8 @@ fn format_captures(s: &str) -> Vec<String> {
             .next()
             .is_some_and(|c| c.is_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_alphanumeric() || c == '_');
-        if is_ident && !out.iter().any(|n: &String| n == name) {
-            out.push(name.to_string());
+        if is_ident && !out.iter().any(|n: &crate::facts::Name| n == name) {
+            out.push(name.into());
         }
         rest = &after[close + 1..];
     }
@@ -358,7 +358,7 @@ fn format_captures(s: &str) -> Vec<String> {
 }
 
 /// `tokio::fs::read_to_string` stays; longer paths keep their last three segments.
-fn short(path: &[String]) -> String {
+fn short(path: &[crate::facts::Name]) -> String {
     let n = path.len();
     path[n.saturating_sub(3)..].join("::")
 }

@@ -99,7 +99,12 @@ impl Rule for UnauthenticatedOpsRoute {
         let model = cx.model;
         let table = model.routes();
         let cat = RouteCatalog::builtin();
-        let mut prefixes: Vec<String> = cat.sensitive.prefixes.clone();
+        let mut prefixes: Vec<String> = cat
+            .sensitive
+            .prefixes
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         prefixes.extend(cx.option(META.id, "sensitive-prefixes").iter().cloned());
         for route in &table.routes {
             let Some(why) = sensitive(model, route, &prefixes, cat) else {

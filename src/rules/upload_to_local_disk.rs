@@ -366,7 +366,7 @@ fn find_sinks(
                                 .is_some_and(|d| is_scratch(model, cat, id, d, ci))
                         })
                     });
-                (persist || write).then(|| name.clone())
+                (persist || write).then(|| name.to_string())
             }
             _ => None,
         };
