@@ -160,8 +160,10 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
         max_file_bytes: cfg.max_file_bytes(),
         depth: if opts.parse_only {
             parse::Depth::ModulesOnly
-        } else {
+        } else if include_tests {
             parse::Depth::Full
+        } else {
+            parse::Depth::WithoutTestBodies
         },
         cache: (opts.cache && !opts.parse_only)
             .then(|| Cache::for_root(&discovery.config_root))

@@ -56,6 +56,9 @@ pub enum Depth {
     Full,
     /// Parse, and follow `mod` items only (the benchmarks' parse-only baseline).
     ModulesOnly,
+    /// Everything the rules need when test code is not analysed: fns in test code keep
+    /// their signature, not their body's facts (see `facts::extract_without_test_bodies`).
+    WithoutTestBodies,
 }
 
 pub fn parse_file(
@@ -160,6 +163,9 @@ pub fn parse_text(
             let facts = match depth {
                 Depth::Full => facts::extract(&file, module, file_is_test),
                 Depth::ModulesOnly => facts::extract_modules_only(&file, module, file_is_test),
+                Depth::WithoutTestBodies => {
+                    facts::extract_without_test_bodies(&file, module, file_is_test)
+                }
             };
             drop(file);
             Ok((facts, file_is_test))

@@ -250,3 +250,45 @@ fn a_named_file_reports_only_that_file_but_sees_its_crate() {
         .unwrap_or("")
         .ends_with("src/b.rs"));
 }
+
+/// Test code is skipped unless asked for: without `--include-tests` the bodies of `#[test]`
+/// fns and `#[cfg(test)]` modules are not even read into facts, with it they are analysed
+/// like any other code (and the non-test finding is there both times).
+#[test]
+fn test_code_is_analysed_only_with_include_tests() {
+    let dir = scratch(
+        "include-tests",
+        &[
+            ("Cargo.toml", MANIFEST),
+            (
+                "src/lib.rs",
+                "async fn h() { std::thread::sleep(std::time::Duration::from_secs(1)); }\n\
+                 #[tokio::test]\n\
+                 async fn top_level_test() { std::fs::read(\"a\").ok(); }\n\
+                 #[cfg(test)]\n\
+                 mod tests {\n    \
+                     async fn helper() { std::fs::write(\"b\", \"\").ok(); }\n    \
+                     #[tokio::test]\n    \
+                     async fn t() { helper().await; }\n\
+                 }\n",
+            ),
+        ],
+    );
+    let dir = dir.to_str().expect("utf-8 path");
+    let lines = |o: &Output| -> Vec<u64> {
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        let mut v: Vec<u64> = doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["rule"] == "blocking-in-async")
+            .filter_map(|f| f["line"].as_u64())
+            .collect();
+        v.sort();
+        v
+    };
+    let without = run(&["--format", "json", "--no-cache", dir]);
+    assert_eq!(lines(&without), vec![1], "{}", text(&without).0);
+    let with = run(&["--format", "json", "--no-cache", "--include-tests", dir]);
+    assert_eq!(lines(&with), vec![1, 3, 6], "{}", text(&with).0);
+}

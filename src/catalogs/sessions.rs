@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::catalog::{CatalogError, PathPattern};
+use crate::catalog::{CatalogError, PathPattern, PatternList};
 use crate::finding::Level;
 
 const SESSIONS_TOML: &str = include_str!("../../rules/sessions.toml");
@@ -68,8 +68,8 @@ struct SessionsFile {
 #[derive(Debug, Default)]
 pub struct SessionCatalog {
     stores: Vec<(PathPattern, StoreEntry)>,
-    keys: Vec<(PathPattern, KeyEntry)>,
-    sinks: Vec<(PathPattern, usize)>,
+    keys: PatternList<KeyEntry>,
+    sinks: PatternList<usize>,
     random_crates: Vec<String>,
     constructors: Vec<String>,
 }
@@ -87,13 +87,17 @@ impl SessionCatalog {
             keys: file
                 .key
                 .into_iter()
-                .map(|e| (PathPattern::parse(&e.path), e))
-                .collect(),
+                .fold(PatternList::default(), |mut l, e| {
+                    l.push(PathPattern::parse(&e.path), e);
+                    l
+                }),
             sinks: file
                 .secret_sink
                 .into_iter()
-                .map(|e| (PathPattern::parse(&e.path), e.arg))
-                .collect(),
+                .fold(PatternList::default(), |mut l, e| {
+                    l.push(PathPattern::parse(&e.path), e.arg);
+                    l
+                }),
             random_crates: file.random_crates,
             constructors: file.constructors,
         })
@@ -126,18 +130,12 @@ impl SessionCatalog {
 
     /// The key entry for a call of the function at the resolved `path`.
     pub fn key_generator(&self, path: &[crate::facts::Name]) -> Option<&KeyEntry> {
-        self.keys
-            .iter()
-            .find(|(p, _)| p.matches(path))
-            .map(|(_, e)| e)
+        self.keys.find(path)
     }
 
     /// The index of the argument that is a session secret, for a call of `path`.
     pub fn secret_arg(&self, path: &[crate::facts::Name]) -> Option<usize> {
-        self.sinks
-            .iter()
-            .find(|(p, _)| p.matches(path))
-            .map(|(_, a)| *a)
+        self.sinks.find(path).copied()
     }
 
     /// A function of a crate that produces random bytes.

@@ -90,12 +90,17 @@ pub fn list(
     let catalog =
         BlockingCatalog::builtin().map_err(|e| UsageError(format!("internal error: {e}")))?;
     let exclude = discover::exclude_matcher(&cfg.exclude).map_err(|e| UsageError(e.to_string()))?;
+    let include_tests = include_tests || cfg.include_tests.unwrap_or(false);
     let load_opts = LoadOptions {
-        include_tests: include_tests || cfg.include_tests.unwrap_or(false),
+        include_tests,
         exclude,
         exclude_root: discovery.config_root.clone(),
         max_file_bytes: cfg.max_file_bytes(),
-        depth: parse::Depth::Full,
+        depth: if include_tests {
+            parse::Depth::Full
+        } else {
+            parse::Depth::WithoutTestBodies
+        },
         // The route listing is run by hand and rarely: it reads the files afresh.
         cache: None,
     };
