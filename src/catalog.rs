@@ -93,6 +93,14 @@ pub struct PathPattern {
     pub segs: Vec<crate::facts::Name>,
 }
 
+/// Catalog entries can hold patterns directly: parsed once, when the catalog is read.
+impl<'de> Deserialize<'de> for PathPattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PathPattern, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(PathPattern::parse(&text))
+    }
+}
+
 impl PathPattern {
     pub fn parse(s: &str) -> PathPattern {
         PathPattern {

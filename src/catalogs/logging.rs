@@ -43,7 +43,7 @@ pub struct FileWriter {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileOpen {
-    pub path: String,
+    pub path: PathPattern,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -75,10 +75,9 @@ impl LoggingCatalog {
     }
 
     pub fn opens_file(&self, paths: &[Vec<crate::facts::Name>]) -> bool {
-        self.file_open.iter().any(|o| {
-            let pat = PathPattern::parse(&o.path);
-            paths.iter().any(|p| pat.matches(p))
-        })
+        self.file_open
+            .iter()
+            .any(|o| paths.iter().any(|p| o.path.matches(p)))
     }
 }
 

@@ -12,7 +12,7 @@ pub(crate) const SERVERS_TOML: &str = include_str!("../../rules/servers.toml");
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PathEntry {
-    pub(crate) path: String,
+    pub(crate) path: crate::catalog::PathPattern,
 }
 
 #[derive(Clone, Debug, Deserialize)]

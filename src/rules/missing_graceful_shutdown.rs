@@ -1,4 +1,3 @@
-use crate::catalog::PathPattern;
 use crate::catalogs::servers::{PathEntry, ServersCatalog};
 use crate::dataflow::{Flow, Origin, Through};
 use crate::facts::{Callee, ScopeKind};
@@ -73,10 +72,9 @@ declare_rule! {
 }
 
 fn any_match(entries: &[PathEntry], paths: &[Vec<crate::facts::Name>]) -> bool {
-    entries.iter().any(|e| {
-        let pat = PathPattern::parse(&e.path);
-        paths.iter().any(|p| pat.matches(p))
-    })
+    entries
+        .iter()
+        .any(|e| paths.iter().any(|p| e.path.matches(p)))
 }
 
 type Loc = (PathBuf, Range);
@@ -331,11 +329,7 @@ impl Rule for MissingGracefulShutdown {
 
 fn has_direct_sigterm(model: &CrateModel<'_>, catalog: &ServersCatalog, id: FnId) -> bool {
     let f = model.fn_facts(id);
-    let term_lasts: Vec<&str> = catalog
-        .sigterm
-        .iter()
-        .map(|e| e.path.rsplit("::").next().unwrap_or(""))
-        .collect();
+    let term_lasts: Vec<&str> = catalog.sigterm.iter().map(|e| e.path.last()).collect();
     let is_const = |p: &[crate::facts::Name]| {
         p.last()
             .is_some_and(|l| catalog.sigterm_consts.iter().any(|c| c == l))

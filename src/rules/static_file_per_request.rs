@@ -75,7 +75,7 @@ const STATIC_FILES_TOML: &str = include_str!("../../rules/static-files.toml");
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ReadEntry {
-    path: String,
+    path: PathPattern,
     arg: usize,
 }
 
@@ -269,8 +269,10 @@ fn asset_read(
     let f = model.fn_facts(id);
     let paths = call_paths(model, id, ci);
     let (entry, api) = catalog.read.iter().find_map(|r| {
-        let pat = PathPattern::parse(&r.path);
-        paths.iter().find(|p| pat.matches(p)).map(|p| (r, short(p)))
+        paths
+            .iter()
+            .find(|p| r.path.matches(p))
+            .map(|p| (r, short(p)))
     })?;
     let arg = f.calls[ci].args.get(entry.arg)?;
     let flow = Flow::new(f);
