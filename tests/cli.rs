@@ -292,3 +292,41 @@ fn test_code_is_analysed_only_with_include_tests() {
     let with = run(&["--format", "json", "--no-cache", "--include-tests", dir]);
     assert_eq!(lines(&with), vec![1, 3, 6], "{}", text(&with).0);
 }
+
+/// Without `--include-tests`, test code does not shape the analysis of the rest either: an
+/// async fn that production code only calls at start-up is start-up code, even when an async
+/// test also calls it. With `--include-tests` the test is a caller like any other.
+#[test]
+fn test_callers_do_not_change_production_contexts() {
+    let dir = scratch(
+        "test-callers",
+        &[
+            ("Cargo.toml", MANIFEST),
+            (
+                "src/main.rs",
+                "async fn load() { std::thread::sleep(std::time::Duration::from_secs(1)); }\n\
+                 #[tokio::main]\n\
+                 async fn main() { load().await; }\n\
+                 #[cfg(test)]\n\
+                 mod tests {\n    \
+                     #[tokio::test]\n    \
+                     async fn t() { super::load().await; }\n\
+                 }\n",
+            ),
+        ],
+    );
+    let dir = dir.to_str().expect("utf-8 path");
+    let blocking = |o: &Output| -> usize {
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["rule"] == "blocking-in-async")
+            .count()
+    };
+    let without = run(&["--format", "json", "--no-cache", dir]);
+    assert_eq!(blocking(&without), 0, "{}", text(&without).0);
+    let with = run(&["--format", "json", "--no-cache", "--include-tests", dir]);
+    assert_eq!(blocking(&with), 1, "{}", text(&with).0);
+}
