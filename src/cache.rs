@@ -86,6 +86,7 @@ impl Cache {
             file,
             entries: Mutex::new(entries),
             missed: AtomicBool::new(false),
+            result_key: result.as_ref().map(|r| r.key),
             result,
         }
     }
@@ -99,6 +100,8 @@ pub struct Unit {
     missed: AtomicBool,
     /// What the rules found in this crate on the run that wrote the file.
     result: Option<StoredResult>,
+    /// The key `result` was stored under (kept when the findings are taken out).
+    result_key: Option<u128>,
 }
 
 impl Unit {
@@ -116,12 +119,8 @@ impl Unit {
     /// crate's findings are new. Errors are ignored.
     fn finish(self, files: &[(u128, &ParsedFile)], result: Option<(u128, &[Finding])>) {
         let stale = self.entries.lock().map_or(true, |e| !e.is_empty());
-        let result = result.and_then(|(key, found)| StoredResult::of(key, found));
-        let same_result = match (&self.result, &result) {
-            (Some(old), Some(new)) => old.key == new.key,
-            (None, None) => true,
-            _ => false,
-        };
+        let result = result.and_then(|(key, found)| StoredResultRef::of(key, found));
+        let same_result = self.result_key == result.as_ref().map(|r| r.key);
         if !stale && !self.missed.load(Ordering::Relaxed) && same_result {
             return;
         }
@@ -190,10 +189,19 @@ impl CrateCache {
         Some(h.digest128())
     }
 
-    /// The findings stored for this crate under `key`, if the last run had the same inputs.
-    pub fn findings(&self, key: u128) -> Option<Vec<Finding>> {
-        let stored = self.unit.result.as_ref().filter(|r| r.key == key)?;
-        stored.findings.iter().map(StoredFinding::restore).collect()
+    /// The findings stored for this crate under `key`, if the last run had the same inputs
+    /// (taken out: they are used once per run).
+    pub fn findings(&mut self, key: u128) -> Option<Vec<Finding>> {
+        if self.unit.result_key != Some(key) {
+            return None;
+        }
+        let known = crate::rules::known_ids();
+        let stored = self.unit.result.take()?;
+        stored
+            .findings
+            .into_iter()
+            .map(|f| f.into_finding(&known))
+            .collect()
     }
 
     /// Writes the crate's entries back (see [`Unit::finish`]), with its findings under
@@ -221,26 +229,15 @@ pub fn run_context(
     xxhash_rust::xxh3::xxh3_128(text.as_bytes())
 }
 
-/// A crate's findings, as stored.
-#[derive(Debug, Serialize, Deserialize)]
+/// A crate's findings, as read back.
+#[derive(Debug, Deserialize)]
 struct StoredResult {
     key: u128,
     findings: Vec<StoredFinding>,
 }
 
-impl StoredResult {
-    /// None when a finding's rule id is not one this build knows (it could not be restored).
-    fn of(key: u128, found: &[Finding]) -> Option<StoredResult> {
-        let findings = found.iter().map(StoredFinding::of).collect::<Vec<_>>();
-        if findings.iter().any(|f| f.restore().is_none()) {
-            return None;
-        }
-        Some(StoredResult { key, findings })
-    }
-}
-
-/// A [`Finding`] with its rule id owned.
-#[derive(Debug, Serialize, Deserialize)]
+/// A [`Finding`] as read back, with its rule id owned.
+#[derive(Debug, Deserialize)]
 struct StoredFinding {
     rule: String,
     level: Level,
@@ -253,33 +250,37 @@ struct StoredFinding {
 }
 
 impl StoredFinding {
-    fn of(f: &Finding) -> StoredFinding {
-        StoredFinding {
-            rule: f.rule.to_string(),
-            level: f.level,
-            message: f.message.clone(),
-            path: f.path.clone(),
-            range: f.range,
-            label: f.label.clone(),
-            help: f.help.clone(),
-            notes: f.notes.clone(),
-        }
-    }
-
-    fn restore(&self) -> Option<Finding> {
-        let rule = crate::rules::known_ids()
-            .into_iter()
-            .find(|id| *id == self.rule)?;
+    /// None when the rule id is not one of `known` (this build's ids).
+    fn into_finding(self, known: &[&'static str]) -> Option<Finding> {
+        let rule = known.iter().copied().find(|id| *id == self.rule)?;
         Some(Finding {
             rule,
             level: self.level,
-            message: self.message.clone(),
-            path: self.path.clone(),
+            message: self.message,
+            path: self.path,
             range: self.range,
-            label: self.label.clone(),
-            help: self.help.clone(),
-            notes: self.notes.clone(),
+            label: self.label,
+            help: self.help,
+            notes: self.notes,
         })
+    }
+}
+
+/// What is written for a crate's findings, borrowed (serialises like [`StoredResult`]).
+#[derive(Serialize)]
+struct StoredResultRef<'a> {
+    key: u128,
+    findings: &'a [Finding],
+}
+
+impl<'a> StoredResultRef<'a> {
+    /// None when a finding's rule id is not one this build knows (it could not be restored).
+    fn of(key: u128, findings: &'a [Finding]) -> Option<StoredResultRef<'a>> {
+        let known = crate::rules::known_ids();
+        findings
+            .iter()
+            .all(|f| known.contains(&f.rule))
+            .then_some(StoredResultRef { key, findings })
     }
 }
 

@@ -305,7 +305,7 @@ pub fn analyse(opts: &Options) -> Result<Outcome, UsageError> {
 /// retried).
 fn check_cached(
     krate: &LoadedCrate,
-    cache: CrateCache,
+    mut cache: CrateCache,
     context: u128,
     check: impl FnOnce() -> Vec<Finding>,
 ) -> Vec<Finding> {

@@ -50,7 +50,8 @@ pub struct Note {
 }
 
 /// One diagnostic produced by a rule (or by the engine: `parse-error`, `unused-suppression`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `Serialize` is for the incremental cache (`cache::StoredFinding` reads it back).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub rule: &'static str,
     pub level: Level,
